@@ -1,0 +1,20 @@
+"""The library's exceptions. The CLI turns every ``TalError`` into one ``Error: ...`` line."""
+
+
+class TalError(Exception):
+    """Base class of every error ``tal`` reports to a user."""
+
+
+class InputFileError(TalError):
+    """An input file (image, labels, predictions, YAML) is missing, unreadable or malformed.
+
+    The message names the file, and the line where one applies.
+    """
+
+
+class ConfigError(TalError):
+    """A setting (from a config file or a flag) is unknown or has a wrong type or value."""
+
+
+class ShapeError(TalError, ValueError):
+    """A tensor does not have the shape a function expects ("expected X, got Y")."""
