@@ -1,0 +1,108 @@
+"""One image made ready for the assigner: gts in network pixels and the decoded head output.
+
+This is the boundary where file formats end: everything after it sees xyxy pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .assigner import assign
+from .assignment import Assignment
+from .images import Letterbox
+from .labels import Labels, read_labels
+from .preds import HeadOutput, read_predictions
+from .settings import AssignerSettings
+
+
+@dataclass(frozen=True)
+class Scene:
+    """An image's gts and head output, in network-input pixels.
+
+    Attributes:
+        image: path of the image.
+        orig_hw: original ``(height, width)`` px (after EXIF orientation).
+        letterbox: how the image sits in the network input.
+        gt_classes: ``Tensor[N] int64``.
+        gt_boxes: ``Tensor[N, 4] float32, xyxy px`` in the network input.
+        label_lines: 1-based line of each gt in its label file.
+        head: the decoded head output.
+    """
+
+    image: Path
+    orig_hw: tuple[int, int]
+    letterbox: Letterbox
+    gt_classes: Tensor
+    gt_boxes: Tensor
+    label_lines: tuple[int, ...]
+    head: HeadOutput
+
+    @property
+    def num_gts(self) -> int:
+        return int(self.gt_classes.numel())
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(height, width)`` of an image after EXIF orientation, reading only its header."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .errors import InputFileError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: image not found") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, expected an image") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
+    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+
+
+def make_scene(image: str | Path, labels: Labels, head: HeadOutput, orig_hw: tuple[int, int], imgsz: tuple[int, int]) -> Scene:
+    """Letterbox the labels of an ``orig_hw`` image into ``imgsz`` and pair them with ``head``."""
+    box = Letterbox.fit(orig_hw, imgsz)
+    norm = torch.tensor(labels.boxes, dtype=torch.float32).reshape(-1, 4)
+    return Scene(Path(image), orig_hw, box, torch.tensor(labels.classes, dtype=torch.long),
+                 box.boxes_to_input(norm), labels.lines, head)
+
+
+def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, imgsz: tuple[int, int],
+               strides: Sequence[int], reg_max: int) -> Scene:
+    """Read an image's size, its label file (None: background) and its PREDS file."""
+    orig_hw = image_size(image)
+    gts = read_labels(labels) if labels is not None else Labels((), (), ())
+    head = read_predictions(preds, imgsz, strides, reg_max)
+    return make_scene(image, gts, head, orig_hw, imgsz)
+
+
+def assign_scenes(scenes: Sequence[Scene], settings: AssignerSettings) -> Assignment:
+    """Assign a batch of scenes (same grid and classes), gts padded to the largest count.
+
+    Returns:
+        :class:`~tal_cli.assignment.Assignment` with B = len(scenes); slot j of image b is the
+        j-th gt of ``scenes[b]``.
+    """
+    b = len(scenes)
+    m = max((s.num_gts for s in scenes), default=0)
+    head0 = scenes[0].head
+    c = head0.num_classes
+    pd_scores = torch.stack([s.head.scores for s in scenes])  # (B, A, C)
+    pd_bboxes = torch.stack([s.head.boxes for s in scenes])  # (B, A, 4)
+    gt_labels = torch.zeros((b, m, 1), dtype=torch.long)
+    gt_bboxes = torch.zeros((b, m, 4), dtype=torch.float32)
+    mask_gt = torch.zeros((b, m, 1), dtype=torch.bool)
+    for i, s in enumerate(scenes):
+        n = s.num_gts
+        gt_labels[i, :n, 0] = s.gt_classes
+        gt_bboxes[i, :n] = s.gt_boxes
+        mask_gt[i, :n] = True
+    return assign(pd_scores, pd_bboxes, head0.anchors, gt_labels, gt_bboxes, mask_gt, settings.with_(num_classes=c))

@@ -1,0 +1,81 @@
+"""Rich renderables for reports. Builds objects only; ``cli.py`` prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from .report import CandidateRow, GtRow, Report
+
+
+def _f(x: float | None, fmt: str = ".3f") -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def _per_stride(d: dict[int, int]) -> str:
+    return "/".join(str(v) for v in d.values())
+
+
+def summary_text(report: Report) -> Text:
+    """Settings and totals, a few lines."""
+    s, st = report.summary, report.settings
+    floor = "on" if st["small_box_floor"] else "off"
+    strides = "/".join(map(str, report.strides))
+    text = Text()
+    text.append(f"{report.image}", style="bold")
+    text.append(f"  input {report.imgsz[0]}x{report.imgsz[1]}, strides {strides}, preds layout {report.layout}\n")
+    text.append(f"variant {st['variant']}: topk {st['topk']}, alpha {st['alpha']:g}, beta {st['beta']:g}, "
+                f"iou {st['iou']}, conflict {st['conflict']}, small-box floor {floor}"
+                + (f", topk2 {st['topk2']}" if st["topk2"] is not None else "") + "\n")
+    text.append(f"{s.gts} gts, {s.positives} positives ({_per_stride(s.positives_per_stride)} per stride {strides}), ")
+    style = "bold red" if s.gts_without_positives else "green"
+    text.append(f"{s.gts_without_positives} gts without positives", style=style)
+    text.append(f", {s.contested_anchors} contested anchors, {s.handed_anchors} handed to a gt that did not select them, "
+                f"{s.tied_candidates} candidates in zero-metric ties; target-score sum {s.target_scores_sum:.3f}")
+    return text
+
+
+def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = None) -> Table:
+    """One row per gt."""
+    st = "/".join(map(str, strides))
+    table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
+    for name, justify in (("gt", "right"), ("class", "left"), ("box x1,y1,x2,y2 px", "left"), ("size", "right"),
+                          (f"cand {st}", "right"), (f"pos {st}", "right"), ("best t", "right"), ("best IoU", "right"),
+                          ("best s", "right"), ("max target", "right"), ("lost/taken", "right"), ("why no positive", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for r in rows:
+        lost = f"{r.lost}" + (f"→{','.join(map(str, r.lost_to))}" if r.lost_to else "")
+        taken = f"{r.taken}" + (f"←{','.join(map(str, r.taken_from))}" if r.taken_from else "")
+        style = "red" if r.positives == 0 else ("yellow" if r.lost else None)
+        table.add_row(
+            str(r.index), r.class_name, ",".join(f"{v:.0f}" for v in r.box), f"{r.width:.0f}x{r.height:.0f}",
+            _per_stride(r.candidates_per_stride), _per_stride(r.positives_per_stride),
+            _f(r.best_metric), _f(r.best_iou), _f(r.best_score), _f(r.max_target_score),
+            f"{lost}/{taken}", r.reason or "", style=style)
+    return table
+
+
+def candidate_table(rows: Sequence[CandidateRow], gt: GtRow) -> Table:
+    """One row per candidate anchor of one gt (``--gt N``)."""
+    title = (f"gt {gt.index} ({gt.class_name}) box {','.join(f'{v:.1f}' for v in gt.box)}: "
+             f"{gt.candidates} candidates, {gt.selected} selected, {gt.positives} positives")
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name in ("anchor", "stride", "cell col,row", "s", "IoU u", "metric t", "rank", "selected", "positive",
+                 "contested", "target score"):
+        table.add_column(name, justify="left" if name in ("selected", "positive", "contested") else "right")
+    for r in rows:
+        selected = "yes" if r.selected else "no"
+        if r.tied:
+            selected += " (tie)"
+        if not r.in_box:
+            selected += " (floor)" if r.rank is not None else " (not inside)"
+        positive = "yes" if r.positive else (f"→ gt {r.holder}" if r.holder is not None else "no")
+        others = [g for g in r.choosers if g != gt.index]
+        contested = f"also chosen by {','.join(map(str, others))}" if others else ""
+        style = "green" if r.positive else ("yellow" if r.selected else "dim")
+        table.add_row(str(r.anchor), str(r.stride), f"{r.cell[0]},{r.cell[1]}", f"{r.score:.4f}", f"{r.iou:.4f}",
+                      f"{r.metric:.3g}", "-" if r.rank is None else str(r.rank), selected, positive, contested,
+                      f"{r.target_score:.4f}" if r.positive else "", style=style)
+    return table
