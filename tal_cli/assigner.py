@@ -214,8 +214,11 @@ def assign(
         0, fg_group, pos_metric[fg], "amax", include_self=True)  # (B*M,)
     best_iou = torch.zeros(b * m, dtype=dtype, device=dev).scatter_reduce(
         0, fg_group, pos_iou[fg], "amax", include_self=True)  # (B*M,)
-    norm = pos_metric * best_iou[win_group] / (best_metric[win_group] + s.eps)  # (B*A,)
-    norm = torch.where(fg, norm, 0.0)
+    if m:
+        norm = pos_metric * best_iou[win_group] / (best_metric[win_group] + s.eps)  # (B*A,)
+        norm = torch.where(fg, norm, 0.0)
+    else:
+        norm = torch.zeros(b * a, dtype=dtype, device=dev)
 
     # Stage 3: targets.
     gt_idx = gt_idx.view(b, a)

@@ -159,6 +159,8 @@ def assign(
     if gt is not None:
         console.print(gt_table([report.gts[gt]], report.strides))
         console.print(candidate_table(candidate_rows(scene, assignment, gt), report.gts[gt]))
+    elif not report.gts:
+        console.print("No gts: a background image; every anchor is background.")
     else:
         rows = order_gt_rows(report.gts, sort.value)
         shown = limit if limit is not None else (0 if len(rows) <= 40 else 25)

@@ -171,9 +171,11 @@ def _no_positive_reason(row: dict, assignment: Assignment, pair_metrics: list[fl
             text += f"; the small-box floor (variant ultralytics) would widen it to {s.floor_side:g} px"
         return text
     if row["selected"] == 0:
-        zero = sum(1 for t in pair_metrics if t == 0)
-        return (f"all {zero} candidates have metric 0 (IoU or class score 0), so top-k slots went "
-                "to zero-valued anchors outside the box")
+        n = len(pair_metrics)
+        why = ("the predicted boxes there miss it (CIoU <= 0)" if row["_all_iou_zero"]
+               else "class score or IoU is 0 there")
+        return (f"all {n} candidates have metric 0: {why}; the top-k slots went to zero-valued anchors "
+                "outside the box (tie rule: lower anchor index first)")
     parts = []
     if row["lost"]:
         who = ", ".join(str(g) for g in row["lost_to"])
@@ -247,6 +249,7 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
     metrics_by_gt: dict[int, list[float]] = defaultdict(list)
     for g, t in zip(pg.tolist(), p_metric.tolist()):
         metrics_by_gt[g].append(t)
+    iou_positive = per_gt(pg[a_.pair_iou[sel] > 0])
 
     rows = []
     boxes = scene.gt_boxes.tolist()
@@ -265,7 +268,9 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
             taken_from=tuple(sorted(taken_from.get(j, ()))), handed=handed_n[j],
             dropped_topk2=dropped[j], tied=tied[j], reason=None)
         if pos[j] == 0:
+            row["_all_iou_zero"] = iou_positive[j] == 0
             row["reason"] = _no_positive_reason(row, assignment, metrics_by_gt.get(j, []), min(strides))
+            del row["_all_iou_zero"]
         rows.append(GtRow(**row))
 
     positives = []

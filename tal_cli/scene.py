@@ -14,6 +14,7 @@ from torch import Tensor
 
 from .assigner import assign
 from .assignment import Assignment
+from .errors import InputFileError
 from .images import Letterbox
 from .labels import Labels, read_labels
 from .preds import HeadOutput, read_predictions
@@ -51,8 +52,6 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """``(height, width)`` of an image after EXIF orientation, reading only its header."""
     from PIL import Image, UnidentifiedImageError
 
-    from .errors import InputFileError
-
     path = Path(path)
     try:
         with Image.open(path) as im:
@@ -81,6 +80,10 @@ def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, 
     orig_hw = image_size(image)
     gts = read_labels(labels) if labels is not None else Labels((), (), ())
     head = read_predictions(preds, imgsz, strides, reg_max)
+    for cls, line in zip(gts.classes, gts.lines):
+        if cls >= head.num_classes:
+            raise InputFileError(f"{labels}, line {line}: class {cls}, but the predictions have "
+                                 f"{head.num_classes} classes (0..{head.num_classes - 1})")
     return make_scene(image, gts, head, orig_hw, imgsz)
 
 

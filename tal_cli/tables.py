@@ -14,6 +14,11 @@ def _f(x: float | None, fmt: str = ".3f") -> str:
     return "-" if x is None else format(x, fmt)
 
 
+def _px(v: float) -> str:
+    text = f"{v:.0f}"
+    return "0" if text == "-0" else text
+
+
 def _per_stride(d: dict[int, int]) -> str:
     return "/".join(str(v) for v in d.values())
 
@@ -50,7 +55,7 @@ def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = 
         taken = f"{r.taken}" + (f"←{','.join(map(str, r.taken_from))}" if r.taken_from else "")
         style = "red" if r.positives == 0 else ("yellow" if r.lost else None)
         table.add_row(
-            str(r.index), r.class_name, ",".join(f"{v:.0f}" for v in r.box), f"{r.width:.0f}x{r.height:.0f}",
+            str(r.index), r.class_name, ",".join(_px(v) for v in r.box), f"{r.width:.0f}x{r.height:.0f}",
             _per_stride(r.candidates_per_stride), _per_stride(r.positives_per_stride),
             _f(r.best_metric), _f(r.best_iou), _f(r.best_score), _f(r.max_target_score),
             f"{lost}/{taken}", r.reason or "", style=style)
