@@ -34,11 +34,11 @@ def summary_text(report: Report) -> Text:
     text.append(f"variant {st['variant']}: topk {st['topk']}, alpha {st['alpha']:g}, beta {st['beta']:g}, "
                 f"iou {st['iou']}, conflict {st['conflict']}, small-box floor {floor}"
                 + (f", topk2 {st['topk2']}" if st["topk2"] is not None else "") + "\n")
-    text.append(f"{s.gts} gts, {s.positives} positives ({_per_stride(s.positives_per_stride)} per stride {strides}), ")
-    style = "bold red" if s.gts_without_positives else "green"
-    text.append(f"{s.gts_without_positives} gts without positives", style=style)
+    text.append(f"{s.gts} gts, {s.positives} positives ({_per_stride(s.positives_per_stride)} at strides {strides}), "
+                f"target-score sum {s.target_scores_sum:.3f}\n")
+    text.append(f"{s.gts_without_positives} gts without positives", style="bold red" if s.gts_without_positives else "green")
     text.append(f", {s.contested_anchors} contested anchors, {s.handed_anchors} handed to a gt that did not select them, "
-                f"{s.tied_candidates} candidates in zero-metric ties; target-score sum {s.target_scores_sum:.3f}")
+                f"{s.tied_candidates} candidates in zero-metric ties")
     return text
 
 

@@ -58,7 +58,7 @@ def test_default_table() -> None:
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "variant yolov8: topk 10, alpha 0.5, beta 6, iou ciou, conflict all-gts, small-box floor off" in out
-    assert "6 gts, 60 positives (20/20/20 per stride 8/16/32), 0 gts without positives" in out
+    assert "6 gts, 60 positives (20/20/20 at strides 8/16/32), target-score sum 51.303\n0 gts without positives" in out
     assert "helmet" in out and "spacecraft" in out  # names from configs/default.yaml -> samples/data.yaml
     assert result.stderr == ""
 
