@@ -189,7 +189,7 @@ def _write_overlays(scene, assignment, class_names, out: Path, gts) -> list[Path
     for stride, picture in pictures.items():
         path = out / f"{scene.image.stem}_stride{stride}.png"
         try:
-            picture.save(path)
+            picture.save(path, compress_level=3)
         except OSError as exc:
             raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
         written.append(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -70,13 +71,19 @@ class Config:
             raise ConfigError(f"{self._where()}{exc}") from None
 
     def override(self, **changes: Any) -> "Config":
-        """A copy with the given (non-None) values replaced and checked, e.g. from CLI flags."""
+        """A copy with the given (non-None) assigner/grid values replaced and checked, e.g. from CLI flags.
+
+        Raises:
+            ConfigError: an unknown key or a bad value (named).
+        """
         given = {k: v for k, v in changes.items() if v is not None}
         for key, value in given.items():
-            _check_value(key, value, "option")
-        if "imgsz" in given:
-            given["imgsz"] = _imgsz(given["imgsz"], "option imgsz")
-        return replace(self, **given)
+            if key not in _SCALAR_CHECKS:
+                raise ConfigError(f"option {key}: not a setting that can be overridden")
+            given[key] = _convert(key, value, "option")
+        config = replace(self, **given)
+        config.assigner_settings(1)  # cross-field checks (topk2 vs topk and variant)
+        return config
 
     def class_name(self, class_id: int) -> str:
         return self.names.get(class_id, str(class_id))
@@ -117,6 +124,23 @@ def _check_value(key: str, value: Any, where: str) -> None:
     check = _SCALAR_CHECKS.get(key)
     if check is not None and not check[0](value):
         raise ConfigError(f"{where} {key}: expected {check[1]}, got {value!r}")
+
+
+_YAML11_EXPONENT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+")
+
+
+def _convert(key: str, value: Any, where: str) -> Any:
+    """Check one scalar setting and bring it to its stored type."""
+    if key in ("alpha", "beta", "eps") and isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value):
+        value = float(value)  # YAML 1.1 reads 1e-9 (no dot) as a string
+    _check_value(key, value, where)
+    if key == "imgsz":
+        return _imgsz(value, where)
+    if key == "strides":
+        return tuple(value)
+    if key in ("alpha", "beta", "eps"):
+        return float(value)
+    return value
 
 
 def _imgsz(value: Any, where: str) -> tuple[int, int]:
@@ -161,7 +185,7 @@ def parse_names(value: Any, where: str, base: Path) -> dict[int, str]:
 def read_dataset_names(path: Path) -> dict[int, str]:
     """The ``names`` of an ultralytics dataset YAML (list or mapping)."""
     data = read_yaml(path, "dataset YAML")
-    if not isinstance(data, dict) or "names" not in data:
+    if not isinstance(data, dict) or not isinstance(data.get("names"), (list, dict)):
         raise InputFileError(f"{path}: expected a dataset YAML with a 'names' list or mapping")
     return parse_names(data["names"], f"{path}:", path.parent)
 
@@ -205,14 +229,7 @@ def config_from_dict(data: Any, source: Path | None = None) -> Config:
         elif key == "gains":
             values[key] = _gains(value, where)
         else:
-            _check_value(key, value, where)
-            if key == "imgsz":
-                value = _imgsz(value, where)
-            elif key == "strides":
-                value = tuple(value)
-            elif key in ("alpha", "beta", "eps"):
-                value = float(value)
-            values[key] = value
+            values[key] = _convert(key, value, where)
     config = Config(source=source, **values)
     config.assigner_settings(1)  # cross-field checks (topk2 vs topk and variant)
     return config

@@ -84,8 +84,13 @@ def to_rgb8(im):
         import numpy as np
 
         a = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
-        a = np.clip(a / top * 255.0, 0, 255).astype(np.uint8)
+        if im.mode.startswith("I;16") or a.max() > 255:
+            top = 65535.0
+        elif im.mode == "F" and a.max() <= 1.0:
+            top = 1.0
+        else:
+            top = 255.0
+        a = np.clip(np.rint(a / top * 255.0), 0, 255).astype(np.uint8)
         im = Image.fromarray(a, mode="L")
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")

@@ -78,7 +78,7 @@ def read_labels(path: str | Path) -> Labels:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputFileError(f"{path}: label file not found") from None
     except IsADirectoryError:

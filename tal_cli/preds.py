@@ -99,7 +99,7 @@ def load_raw(path: str | Path) -> object:
         return torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:  # torch raises many types (UnpicklingError, RuntimeError, EOFError...)
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+        if "Unsupported global" in str(exc) or "Unsupported class" in str(exc):
             raise InputFileError(
                 f"{path}: holds Python objects that safe loading (weights_only=True) refuses; "
                 "save plain tensors, lists and dicts") from None

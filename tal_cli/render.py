@@ -22,12 +22,16 @@ What a per-stride picture shows (the legend strip under the image says the same)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .anchors import Level
 from .assignment import Assignment
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 #: Bright colours that stay distinct on a dimmed photo; gt slot ``j`` gets ``palette[j % n]``.
 DEFAULT_PALETTE: tuple[str, ...] = (
@@ -322,7 +326,7 @@ class OverlayRenderer:
 
     def render(self, image, assignment: Assignment, levels: Sequence[Level],
                names: Sequence[str] | Mapping[int, str] | None = None, image_index: int = 0,
-               gts: Sequence[int] | None = None) -> dict:
+               gts: Sequence[int] | None = None) -> dict[int, Image]:
         """One overlay per stride.
 
         Args:
@@ -356,12 +360,13 @@ class OverlayRenderer:
             raise ValueError(f"levels hold {max(lv.stop for lv in levels)} anchors, the assignment {assignment.num_anchors}")
         d = _image_data(assignment, image_index, gts)
         base = self._base(image)  # uint8[H*s, W*s, 3]
-        name_of = _namer(names)
+        top, tagged = self._gt_layer(d, (base.shape[1], base.shape[0]), _namer(names))  # same at every stride
         out = {}
         for lv in levels:
-            picture, tagged = self._level(base, d, lv, name_of)
+            picture = Image.alpha_composite(self._cells(base, d, lv), top).convert("RGB")
             if self.style.legend:
-                picture = self._with_legend(picture, _summary(d, lv), tagged, assignment.settings.uses_floor)
+                floor = bool(assignment.settings.uses_floor and (~d.pair_in_box).any())
+                picture = self._with_legend(picture, _summary(d, lv), tagged, floor)
             out[lv.stride] = picture
         return out
 
@@ -375,17 +380,17 @@ class OverlayRenderer:
         rgb = image.convert("RGB")  # always a copy
         if st.scale != 1:
             rgb = rgb.resize((rgb.width * st.scale, rgb.height * st.scale), Image.BILINEAR)
-        a = np.asarray(rgb, dtype=np.float32)
-        grey = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        a = a * (1 - st.desaturate) + grey[..., None] * st.desaturate
-        a *= 1 - st.dim
-        return np.clip(a + 0.5, 0, 255).astype(np.uint8)
+        if st.desaturate:
+            rgb = Image.blend(rgb, rgb.convert("L").convert("RGB"), st.desaturate)
+        if st.dim:
+            rgb = rgb.point([int(v * (1 - st.dim) + 0.5) for v in range(256)] * 3)
+        return np.array(rgb)
 
     def _gt_colours(self, slots: np.ndarray) -> np.ndarray:
         return self._palette[np.asarray(slots) % len(self._palette)]
 
-    def _level(self, base: np.ndarray, d: _ImageData, lv: Level, name_of):
-        """The image part of one stride's overlay (no legend) and how many gts got a tag."""
+    def _cells(self, base: np.ndarray, d: _ImageData, lv: Level):
+        """The photo with one stride's grid and cell marks, RGBA ``(W*s, H*s)``."""
         from PIL import Image, ImageDraw
 
         st = self.style
@@ -413,7 +418,7 @@ class OverlayRenderer:
         overlay = np.repeat(np.repeat(cells, c, axis=0), c, axis=1)[:hh, :ww]
         picture = Image.alpha_composite(Image.fromarray(arr).convert("RGBA"), Image.fromarray(overlay, "RGBA"))
 
-        # Candidate dots (pairs neither selected nor positive), as opaque stamps.
+        # Candidate dots (pairs neither selected nor positive); plus signs for floor-only pairs.
         pa, pg = d.pair_anchor, d.pair_gt
         at = (pa >= lv.start) & (pa < lv.stop)
         local = pa - lv.start
@@ -431,14 +436,6 @@ class OverlayRenderer:
             picture = Image.alpha_composite(picture, Image.fromarray(layer, "RGBA"))
         draw = ImageDraw.Draw(picture, "RGBA")
 
-        # Floored boxes, dotted, where the floor widened the gt.
-        shown = d.shown
-        colours = [tuple(int(v) for v in col) for col in self._gt_colours(shown)]
-        if st.show_floor:
-            for j, col in zip(shown, colours):
-                if np.abs(d.cand_boxes[j] - d.boxes[j]).max() > 1e-3:
-                    _dotted_rect(draw, d.cand_boxes[j] * s, col + (255,))
-
         # Cell marks.
         mw = st.mark_width if c >= 24 else 1
         inset = mw + 1
@@ -448,10 +445,15 @@ class OverlayRenderer:
             col = tuple(int(v) for v in self._gt_colours(gidx[r, q])) + (255,)
             draw.rectangle((q * c, r * c, q * c + c - 1, r * c + c - 1), outline=col, width=1)
         hollow = np.flatnonzero(at & d.pair_selected & ~d.pair_positive)
-        for i in hollow:  # selected but not a final positive of this gt
+        order = hollow[np.argsort(pa[hollow], kind="stable")]
+        first = np.searchsorted(pa[order], pa[order])  # several losers in one cell: nested squares
+        for i, nth in zip(order, np.arange(order.size) - first):  # selected but not a final positive of this gt
             x0, y0 = int(pcol[i]) * c, int(prow[i]) * c
             col = tuple(int(v) for v in self._gt_colours(pg[i])) + (255,)
-            draw.rectangle((x0 + inset, y0 + inset, x0 + c - 1 - inset, y0 + c - 1 - inset), outline=col, width=mw)
+            g = min(inset * (1 + int(nth)), c // 2 - mw - 1)
+            if g < 0:
+                continue
+            draw.rectangle((x0 + g, y0 + g, x0 + c - 1 - g, y0 + c - 1 - g), outline=col, width=mw)
         marks_w = max(1, mw)
         e = max(2, c // 5)
         for k in np.flatnonzero(d.contested[sl]):  # white X with a dark rim
@@ -465,17 +467,35 @@ class OverlayRenderer:
             r, q = divmod(int(k), lv.width)
             x0, y0 = q * c + 1, r * c + 1
             draw.polygon([(x0, y0), (x0 + t, y0), (x0, y0 + t)], fill=(255, 255, 255, 255), outline=(0, 0, 0, 255))
+        return picture
 
-        # Gt boxes on top of the cells, with a dark rim so they show on fills of their own colour.
+    def _gt_layer(self, d: _ImageData, size: tuple[int, int], name_of):
+        """Boxes, floored boxes and tags on a transparent RGBA layer of ``size = (W*s, H*s)``,
+        and how many gts got a tag. The same at every stride, so drawn once per render."""
+        from PIL import Image, ImageDraw
+
+        st = self.style
+        s = st.scale
+        layer = Image.new("RGBA", size, (0, 0, 0, 0))
+        draw = ImageDraw.Draw(layer, "RGBA")
+        shown = d.shown
+        colours = [tuple(int(v) for v in col) for col in self._gt_colours(shown)]
+        if st.show_floor:  # dotted: the box the small-box floor widened, where it differs
+            for j, col in zip(shown, colours):
+                if np.abs(d.cand_boxes[j] - d.boxes[j]).max() > 1e-3:
+                    _dotted_rect(draw, d.cand_boxes[j] * s, col + (255,))
+        # Gt boxes, with a dark rim so they show on fills of their own colour.
         for j, col in zip(shown, colours):
             x1, y1, x2, y2 = d.boxes[j] * s
             x2, y2 = max(x1, x2 - 1), max(y1, y2 - 1)
             width = st.box_width if min(x2 - x1, y2 - y1) >= 16 else 1
             draw.rectangle((x1 - 1, y1 - 1, x2 + 1, y2 + 1), outline=(0, 0, 0, 150), width=width + 2)
+            if d.no_positive[j]:  # a white ring: no positive anywhere
+                g = width + 2
+                draw.rectangle((x1 - g, y1 - g, x2 + g, y2 + g), outline=(255, 255, 255, 255), width=1)
             draw.rectangle((x1, y1, x2, y2), outline=col + (255,), width=width)
 
-        tagged = self._tags(draw, d, name_of, (ww, hh))
-        return picture.convert("RGB"), tagged
+        return layer, self._tags(draw, d, name_of, size)
 
     def _tags(self, draw, d: _ImageData, name_of, size: tuple[int, int]) -> int:
         """Tags ``"slot:class"`` for up to ``max_labels`` gts, no-positive gts first, no overlaps."""
@@ -508,7 +528,7 @@ class OverlayRenderer:
         return len(placed)
 
     def _with_legend(self, picture, summary: LevelSummary, tagged: int, floor_used: bool):
-        """``picture`` with the legend strip appended below."""
+        """``picture`` with the legend strip appended below; ``floor_used``: explain the floor marks."""
         from PIL import Image, ImageDraw
 
         st = self.style
@@ -525,17 +545,19 @@ class OverlayRenderer:
         header = [f"stride {sm.stride}: {sm.grid_hw[1]}x{sm.grid_hw[0]} cells of {sm.stride} px, one anchor per cell"]
         gts_text = f"{sm.gts} gts" if sm.gts == sm.gts_total else f"{sm.gts} of {sm.gts_total} gts shown"
         counts = [
-            f"positives here: {sm.positives} (all strides: {sm.positives_all})",
-            f"candidates here: {sm.candidates}", f"selected here: {sm.selected}",
-            f"contested: {sm.contested}", f"handed: {sm.handed}",
-            f"{gts_text}, {sm.gts_without_positive} without any positive",
+            f"at this stride: {sm.positives} positives (all strides: {sm.positives_all}),",
+            f"{sm.candidates} candidates,", f"{sm.selected} selected,",
+            f"{sm.contested} contested,", f"{sm.handed} handed.",
+            f"{gts_text}, {sm.gts_without_positive} without any positive.",
         ]
         if tagged < sm.gts:
-            counts.append(f"tags on {tagged} (no-positive gts first)")
+            counts.append(f"Tags on {tagged} (no-positive gts first).")
         items = [
-            ("box", "gt box, tag slot:class (! = no positive at any stride)"),
+            ("box", "gt box, tag slot:class"),
             ("dot", "candidate: anchor centre inside the gt"),
         ]
+        if sm.gts_without_positive:
+            items.insert(1, ("lost", "white ring, tag ending in !: gt with no positive at any stride"))
         if floor_used:
             items.append(("plus", "candidate only via the small-box floor (widened box dotted)"))
         items += [
@@ -562,7 +584,7 @@ class OverlayRenderer:
             if x > pad and x + width > ww - pad:
                 x, y = pad, y + line_h
             placed.append((kind, text, colour, x, y))
-            x += width + gap
+            x += width + (gap if kind else int(font.getlength(" ")) + 1)
         height = y + line_h + pad
         canvas = Image.new("RGB", (ww, hh + height), bg)
         canvas.paste(picture, (0, 0))
@@ -587,6 +609,10 @@ class OverlayRenderer:
         if kind == "box":
             draw.rectangle((x0 + 2, y0 + 5, x1 - 2, y1 - 2), outline=opaque, width=2)
             draw.rectangle((x0 + 2, y0 + 1, x0 + side // 2, y0 + 5), fill=opaque)
+        elif kind == "lost":
+            draw.rectangle((x0 + 1, y0 + 1, x1 - 1, y1 - 1), outline=(255, 255, 255, 255), width=1)
+            draw.rectangle((x0 + 4, y0 + 4, x1 - 4, y1 - 4), outline=(0, 0, 0, 150), width=3)
+            draw.rectangle((x0 + 5, y0 + 5, x1 - 5, y1 - 5), outline=opaque, width=1)
         elif kind == "dot":
             draw.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=opaque)
         elif kind == "plus":

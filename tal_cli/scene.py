@@ -49,21 +49,27 @@ class Scene:
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """``(height, width)`` of an image after EXIF orientation, reading only its header."""
-    from PIL import Image, UnidentifiedImageError
+    """``(height, width)`` of an image after EXIF orientation, as :func:`~tal_cli.images.load_image` sees it.
+
+    Only the header is read, except for rotated images (EXIF orientation 5-8), which are
+    decoded so that the size agrees with ``load_image`` whatever the format's reader does.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     try:
         with Image.open(path) as im:
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                im.load()
+                im = ImageOps.exif_transpose(im)
             w, h = im.size
-            orientation = im.getexif().get(0x0112, 1)
     except FileNotFoundError:
         raise InputFileError(f"{path}: image not found") from None
     except IsADirectoryError:
         raise InputFileError(f"{path}: is a folder, expected an image") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
-    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
+    return h, w
 
 
 def make_scene(image: str | Path, labels: Labels, head: HeadOutput, orig_hw: tuple[int, int], imgsz: tuple[int, int]) -> Scene:

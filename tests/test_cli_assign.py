@@ -211,3 +211,39 @@ def test_background_image(tmp_path: Path) -> None:
     labels.write_text("")
     doc = run_json("assign", ASTRONAUT[0], labels, ASTRONAUT[2])
     assert doc["summary"]["gts"] == 0 and doc["positives"] == [] and doc["gts"] == []
+
+
+def test_out_writes_one_png_per_stride(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from tal_cli.render import OverlayStyle
+
+    out, plain_out = tmp_path / "ov", tmp_path / "plain"
+    doc = run_json("assign", *ASTRONAUT, "--out", str(out))
+    assert doc["overlays"] == [str(out / f"astronaut_stride{s}.png") for s in (8, 16, 32)]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert run("assign", ASTRONAUT[0], empty, ASTRONAUT[2], "--out", plain_out).exit_code == 0
+    scale = OverlayStyle().scale
+    palette = OverlayStyle().colours().astype(float)
+    for stride in (8, 16, 32):
+        drawn = np.asarray(Image.open(out / f"astronaut_stride{stride}.png").convert("RGB"), dtype=float)
+        plain = np.asarray(Image.open(plain_out / f"astronaut_stride{stride}.png").convert("RGB"), dtype=float)
+        assert drawn.shape[1] == 640 * scale and drawn.shape[0] >= 640 * scale  # legend strip below
+        positives = [p for p in doc["positives"] if p["stride"] == stride]
+        assert positives
+        for p in positives:
+            col, row = p["cell"]
+            # a point inside the cell, off its centre dot: (0.3, 0.3) of the cell
+            x, y = int((col + 0.3) * stride * scale), int((row + 0.3) * stride * scale)
+            colour = palette[p["gt"] % len(palette)]
+            assert np.linalg.norm(drawn[y, x] - colour) < np.linalg.norm(plain[y, x] - colour) - 10, (stride, p)
+
+
+def test_out_folder_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("assign", *ASTRONAUT, "--out", blocker / "sub")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {blocker / 'sub'}: cannot create output folder (")
