@@ -127,6 +127,7 @@ def assign(
     the head output saved from your model for that image.
     """
     from .config import load_config, read_dataset_names
+    from .losses import Gains, losses_from_heads
     from .report import build_report, candidate_rows, candidates_to_json, order_gt_rows, report_to_json
     from .scene import assign_scenes, load_scene
 
@@ -137,7 +138,8 @@ def assign(
         _fail(f"--gt {gt}: {labels} has {scene.num_gts} gts (0..{scene.num_gts - 1})" if scene.num_gts
               else f"--gt {gt}: {labels} has no gts")
     assignment = assign_scenes([scene], cfg.assigner_settings(scene.head.num_classes))
-    report = build_report(scene, assignment, 0, class_names)
+    losses = losses_from_heads(assignment, [scene.head], Gains(**cfg.gains))
+    report = build_report(scene, assignment, 0, class_names, losses)
 
     written = []
     if out is not None:
@@ -146,7 +148,7 @@ def assign(
     if as_json:
         doc = report_to_json(report)
         if gt is not None:
-            doc["candidates"] = {"gt": gt, "rows": candidates_to_json(candidate_rows(scene, assignment, gt))}
+            doc["candidates"] = {"gt": gt, "rows": candidates_to_json(candidate_rows(scene, assignment, gt, losses=losses))}
         if out is not None:
             doc["overlays"] = [str(p) for p in written]
         typer.echo(json.dumps(doc, indent=1))
@@ -157,8 +159,8 @@ def assign(
     console = _console()
     console.print(summary_text(report))
     if gt is not None:
-        console.print(gt_table([report.gts[gt]], report.strides))
-        console.print(candidate_table(candidate_rows(scene, assignment, gt), report.gts[gt]))
+        console.print(gt_table([report.gts[gt]], report.strides, report=report))
+        console.print(candidate_table(candidate_rows(scene, assignment, gt, losses=losses), report.gts[gt]))
     elif not report.gts:
         console.print("No gts: a background image; every anchor is background.")
     else:
@@ -166,7 +168,7 @@ def assign(
         shown = limit if limit is not None else (0 if len(rows) <= 40 else 25)
         if shown:
             rows = rows[:shown]
-        console.print(gt_table(rows, report.strides))
+        console.print(gt_table(rows, report.strides, report=report))
         if len(rows) < len(report.gts):
             console.print(f"{len(report.gts) - len(rows)} more gts not shown (sorted {sort.value} first); "
                           "--limit 0 shows all, --json lists every gt.")

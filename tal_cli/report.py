@@ -13,6 +13,7 @@ import torch
 
 from .anchors import Level
 from .assignment import Assignment
+from .losses import Losses
 from .scene import Scene
 
 SCHEMA = "tal.assign/1"
@@ -38,6 +39,10 @@ class GtRow:
         dropped_topk2: selected anchors it won but dropped by ``topk2``.
         tied: candidates in a zero-value tie at its top-k boundary (order set by the tie rule).
         reason: why it has no positive, in words; None when it has some.
+        box_loss, dfl_loss: its positives' part of the raw box and DFL losses (after dividing by
+            the target-score sum, before gains; None without losses or without DFL).
+        target_score_sum: sum of its positives' target scores (its part of the normaliser).
+        beyond_reach: positives whose target distance exceeds the DFL reach (too large for the head).
     """
 
     index: int
@@ -65,6 +70,10 @@ class GtRow:
     dropped_topk2: int
     tied: int
     reason: str | None
+    box_loss: float | None = None
+    dfl_loss: float | None = None
+    target_score_sum: float = 0.0
+    beyond_reach: int = 0
 
     @property
     def problem(self) -> bool:
@@ -87,6 +96,9 @@ class PositiveRow:
     contested: bool
     handed: bool
     choosers: tuple[int, ...]
+    box_loss: float | None = None
+    dfl_loss: float | None = None
+    beyond_reach: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,8 @@ class CandidateRow:
 
     ``rank`` is its place among all anchors for this gt (0 = best, None for an anchor handed
     to the gt without being inside it); ``holder`` the gt holding it at the end (None: background);
-    ``choosers`` every gt that selected it.
+    ``choosers`` every gt that selected it; ``box_loss`` / ``dfl_loss`` its terms when it is a
+    positive of this gt and losses were computed.
     """
 
     anchor: int
@@ -112,6 +125,8 @@ class CandidateRow:
     holder: int | None
     choosers: tuple[int, ...]
     target_score: float
+    box_loss: float | None = None
+    dfl_loss: float | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,25 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class LossSummary:
+    """The image's losses: ``raw`` and ``gained`` map box/cls/dfl to floats (dfl None when unavailable).
+
+    ``cls_positive`` / ``cls_background``: the raw cls loss split by anchor kind; ``beyond_reach``:
+    positives the DFL bins cannot express (``dfl_reach`` grid units).
+    """
+
+    raw: dict[str, float | None]
+    gained: dict[str, float | None]
+    gains: dict[str, float]
+    target_scores_sum: float
+    cls_positive: float
+    cls_background: float
+    dfl_reach: float | None
+    beyond_reach: int
+    dfl_unavailable_reason: str | None
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything ``tal assign`` shows about one image."""
 
@@ -140,6 +174,7 @@ class Report:
     summary: Summary
     gts: tuple[GtRow, ...]
     positives: tuple[PositiveRow, ...]
+    losses: LossSummary | None = None
 
 
 def _level_of(anchors: torch.Tensor, levels: Sequence[Level]) -> torch.Tensor:
@@ -186,9 +221,23 @@ def _no_positive_reason(row: dict, assignment: Assignment, pair_metrics: list[fl
     return "; ".join(parts)
 
 
+def _loss_summary(losses: Losses, b: int) -> LossSummary:
+    raw, gained = losses.raw.floats(), losses.gained.floats()
+    g = losses.gains
+    return LossSummary(
+        raw=dict(zip(("box", "cls", "dfl"), raw)), gained=dict(zip(("box", "cls", "dfl"), gained)),
+        gains={"box": g.box, "cls": g.cls, "dfl": g.dfl}, target_scores_sum=float(losses.target_scores_sum),
+        cls_positive=float(losses.image_cls_positive[b]), cls_background=float(losses.image_cls_background[b]),
+        dfl_reach=losses.dfl_reach, beyond_reach=int(losses.anchor_beyond_reach[b].sum()),
+        dfl_unavailable_reason=losses.dfl_unavailable_reason)
+
+
 def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
-                 names: Mapping[int, str] | None = None) -> Report:
-    """Rows for image ``image_index`` of ``assignment``, which was computed from ``scene``."""
+                 names: Mapping[int, str] | None = None, losses: Losses | None = None) -> Report:
+    """Rows for image ``image_index`` of ``assignment``, which was computed from ``scene``.
+
+    With ``losses`` (of the same assignment) the rows carry each gt's and positive's loss terms.
+    """
     b = image_index
     names = names or {}
     levels = scene.head.levels
@@ -267,6 +316,11 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
             lost=lost[j], lost_to=tuple(sorted(lost_to.get(j, ()))), taken=taken[j],
             taken_from=tuple(sorted(taken_from.get(j, ()))), handed=handed_n[j],
             dropped_topk2=dropped[j], tied=tied[j], reason=None)
+        if losses is not None:
+            row["box_loss"] = float(losses.gt_box[b, j])
+            row["dfl_loss"] = float(losses.gt_dfl[b, j]) if losses.gt_dfl is not None else None
+            row["target_score_sum"] = float(losses.gt_target_score[b, j])
+            row["beyond_reach"] = int(losses.gt_beyond_reach[b, j])
         if pos[j] == 0:
             row["_all_iou_zero"] = iou_positive[j] == 0
             row["reason"] = _no_positive_reason(row, assignment, metrics_by_gt.get(j, []), min(strides))
@@ -280,7 +334,8 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
         positives.append(PositiveRow(
             anchor=an, stride=stride, cell=cell, gt=g, score=float(fg_score[k]), iou=fg_iou[k], metric=fg_metric[k],
             target_score=float(tscore[an]), contested=bool(contested[an]), handed=bool(handed[an]),
-            choosers=tuple(sorted(choosers.get(an, [g] if not handed[an] else [])))))
+            choosers=tuple(sorted(choosers.get(an, [g] if not handed[an] else []))),
+            **_anchor_losses(losses, b, an)))
 
     summary = Summary(
         gts=m, positives=len(positives), positives_per_stride=dict(zip(strides, torch.bincount(fg_lvl, minlength=n_levels).tolist())),
@@ -288,10 +343,21 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
         contested_anchors=int(contested.sum()), handed_anchors=int(handed.sum()), tied_candidates=int(p_tied.sum()),
         target_scores_sum=float(tscore.sum()))
     return Report(image=str(scene.image), imgsz=scene.letterbox.input_hw, strides=strides, layout=scene.head.layout,
-                  settings=settings_dict(assignment), summary=summary, gts=tuple(rows), positives=tuple(positives))
+                  settings=settings_dict(assignment), summary=summary, gts=tuple(rows), positives=tuple(positives),
+                  losses=_loss_summary(losses, b) if losses is not None else None)
 
 
-def candidate_rows(scene: Scene, assignment: Assignment, gt: int, image_index: int = 0) -> list[CandidateRow]:
+def _anchor_losses(losses: Losses | None, b: int, anchor: int) -> dict[str, object]:
+    """Box / DFL terms and reach flag of one positive anchor (empty without losses)."""
+    if losses is None:
+        return {}
+    return {"box_loss": float(losses.anchor_box[b, anchor]),
+            "dfl_loss": float(losses.anchor_dfl[b, anchor]) if losses.anchor_dfl is not None else None,
+            "beyond_reach": bool(losses.anchor_beyond_reach[b, anchor])}
+
+
+def candidate_rows(scene: Scene, assignment: Assignment, gt: int, image_index: int = 0,
+                   losses: Losses | None = None) -> list[CandidateRow]:
     """One row per candidate anchor of gt ``gt`` (plus any anchor handed to it from outside), best rank first."""
     b, a_ = image_index, assignment
     levels = scene.head.levels
@@ -311,15 +377,20 @@ def candidate_rows(scene: Scene, assignment: Assignment, gt: int, image_index: i
     for an, in_box, s, u, t, rank, selected, tied, lvl in cols:
         stride, cell = _cell(an, levels, lvl)
         holder = int(gidx[an]) if bool(fg[an]) else None
+        terms = _anchor_losses(losses, b, an) if holder == gt else {}
+        terms.pop("beyond_reach", None)
         rows.append(CandidateRow(an, stride, cell, in_box, s, u, t, rank, selected, tied, holder == gt, holder,
-                                 tuple(sorted(chosen_by.get(an, []))), float(a_.target_score[b, an]) if holder == gt else 0.0))
+                                 tuple(sorted(chosen_by.get(an, []))), float(a_.target_score[b, an]) if holder == gt else 0.0,
+                                 **terms))
     outside = ((fg & (gidx == gt)).nonzero().squeeze(1)).tolist()
     for an in sorted(set(outside) - anchors_of_interest):
         lvl = int(_level_of(torch.tensor([an]), levels)[0])
         stride, cell = _cell(an, levels, lvl)
         score = float(scene.head.scores[an, scene.gt_classes[gt]])
+        terms = _anchor_losses(losses, b, an)
+        terms.pop("beyond_reach", None)
         rows.append(CandidateRow(an, stride, cell, False, score, 0.0, 0.0, None, False, False, True, gt, (),
-                                 float(a_.target_score[b, an])))
+                                 float(a_.target_score[b, an]), **terms))
     rows.sort(key=lambda r: (r.rank is None, r.rank if r.rank is not None else 0, r.anchor))
     return rows
 
@@ -355,11 +426,37 @@ def report_to_json(report: Report) -> dict[str, object]:
         for k in ("score", "iou", "metric", "target_score"):
             d[k] = _round(d[k], 7)
         positives.append(d)
+    for d in gts + positives:
+        for k in ("box_loss", "dfl_loss", "target_score_sum"):
+            if k in d:
+                d[k] = _round(d[k], 8)
     summary = asdict(report.summary)
     summary["positives_per_stride"] = {str(k): v for k, v in report.summary.positives_per_stride.items()}
     summary["target_scores_sum"] = _round(summary["target_scores_sum"])
     return {"schema": SCHEMA, "image": report.image, "imgsz": list(report.imgsz), "strides": list(report.strides),
-            "layout": report.layout, "settings": report.settings, "summary": summary, "gts": gts, "positives": positives}
+            "layout": report.layout, "settings": report.settings, "summary": summary, "gts": gts, "positives": positives,
+            "losses": _losses_json(report)}
+
+
+def _losses_json(report: Report) -> dict[str, object] | None:
+    """The ``losses`` object of the document: totals, and per gt its terms and shares of the totals."""
+    ls = report.losses
+    if ls is None:
+        return None
+
+    def share(part: float | None, total: float | None) -> float | None:
+        return None if part is None or not total else _round(part / total, 6)
+
+    per_gt = [{"index": r.index, "box": _round(r.box_loss, 8), "dfl": _round(r.dfl_loss, 8),
+               "target_score_sum": _round(r.target_score_sum, 6),
+               "box_share": share(r.box_loss, ls.raw["box"]), "dfl_share": share(r.dfl_loss, ls.raw["dfl"]),
+               "target_score_share": share(r.target_score_sum, sum(g.target_score_sum for g in report.gts)),
+               "beyond_reach": r.beyond_reach} for r in report.gts]
+    rounded = {k: {n: _round(v, 8) for n, v in d.items()} for k, d in (("raw", ls.raw), ("gained", ls.gained))}
+    return {**rounded, "gains": ls.gains, "target_scores_sum": _round(ls.target_scores_sum, 6),
+            "cls_positive": _round(ls.cls_positive, 8), "cls_background": _round(ls.cls_background, 8),
+            "dfl_reach": ls.dfl_reach, "beyond_reach": ls.beyond_reach,
+            "dfl_unavailable_reason": ls.dfl_unavailable_reason, "per_gt": per_gt}
 
 
 def candidates_to_json(rows: Sequence[CandidateRow]) -> list[dict[str, object]]:

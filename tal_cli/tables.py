@@ -39,16 +39,46 @@ def summary_text(report: Report) -> Text:
     text.append(f"{s.gts_without_positives} gts without positives", style="bold red" if s.gts_without_positives else "green")
     text.append(f", {s.contested_anchors} contested anchors, {s.handed_anchors} handed to a gt that did not select them, "
                 f"{s.tied_candidates} candidates in zero-metric ties")
+    ls = report.losses
+    if ls is not None:
+        g, r = ls.gained, ls.raw
+        gains = "/".join(f"{v:g}" for v in ls.gains.values())
+        text.append(f"\nloss (gains {gains}): box {_f(g['box'], '.4f')}, cls {_f(g['cls'], '.4f')}, "
+                    f"dfl {_f(g['dfl'], '.4f')}; raw box {_f(r['box'], '.4f')}, cls {_f(r['cls'], '.4f')} "
+                    f"(positives {ls.cls_positive:.4f}, background {ls.cls_background:.4f}), dfl {_f(r['dfl'], '.4f')}")
+        if ls.dfl_unavailable_reason:
+            text.append(f" (DFL not available: {ls.dfl_unavailable_reason})")
+        if ls.beyond_reach:
+            text.append(f"\n{ls.beyond_reach} positives have a target side beyond the DFL reach "
+                        f"({ls.dfl_reach:g} cells): objects too large for the head", style="bold yellow")
     return text
 
 
-def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = None) -> Table:
-    """One row per gt."""
+def _share(part: float | None, total: float | None) -> str:
+    if part is None or not total:
+        return "-"
+    return f"{100 * part / total:.0f}"
+
+
+def _loss_shares(r: GtRow, report: Report | None) -> str:
+    if report is None or report.losses is None:
+        return "-"
+    ls = report.losses
+    ts_total = sum(g.target_score_sum for g in report.gts)
+    text = "/".join((_share(r.box_loss, ls.raw["box"]), _share(r.dfl_loss, ls.raw["dfl"]),
+                     _share(r.target_score_sum, ts_total)))
+    return text + (f" ({r.beyond_reach} > reach)" if r.beyond_reach else "")
+
+
+def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = None,
+             report: Report | None = None) -> Table:
+    """One row per gt; with ``report`` (for its losses) a column of loss shares."""
     st = "/".join(map(str, strides))
     table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
     for name, justify in (("gt", "right"), ("class", "left"), ("box x1,y1,x2,y2 px", "left"), ("size", "right"),
                           (f"cand {st}", "right"), (f"pos {st}", "right"), ("best t", "right"), ("best IoU", "right"),
-                          ("best s", "right"), ("max target", "right"), ("lost/taken", "right"), ("why no positive", "left")):
+                          ("best s", "right"), ("max target", "right"), ("lost/taken", "right"),
+                          ("% box/dfl/ts", "right"), ("why no positive", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for r in rows:
         lost = f"{r.lost}" + (f"→{','.join(map(str, r.lost_to))}" if r.lost_to else "")
@@ -58,7 +88,7 @@ def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = 
             str(r.index), r.class_name, ",".join(_px(v) for v in r.box), f"{r.width:.0f}x{r.height:.0f}",
             _per_stride(r.candidates_per_stride), _per_stride(r.positives_per_stride),
             _f(r.best_metric), _f(r.best_iou), _f(r.best_score), _f(r.max_target_score),
-            f"{lost}/{taken}", r.reason or "", style=style)
+            f"{lost}/{taken}", _loss_shares(r, report), r.reason or "", style=style)
     return table
 
 
@@ -68,7 +98,7 @@ def candidate_table(rows: Sequence[CandidateRow], gt: GtRow) -> Table:
              f"{gt.candidates} candidates, {gt.selected} selected, {gt.positives} positives")
     table = Table(title=title, title_justify="left", header_style="bold")
     for name in ("anchor", "stride", "cell col,row", "s", "IoU u", "metric t", "rank", "selected", "positive",
-                 "contested", "target score"):
+                 "contested", "target score", "box term", "dfl term"):
         table.add_column(name, justify="left" if name in ("selected", "positive", "contested") else "right")
     for r in rows:
         selected = "yes" if r.selected else "no"
@@ -82,5 +112,6 @@ def candidate_table(rows: Sequence[CandidateRow], gt: GtRow) -> Table:
         style = "green" if r.positive else ("yellow" if r.selected else "dim")
         table.add_row(str(r.anchor), str(r.stride), f"{r.cell[0]},{r.cell[1]}", f"{r.score:.4f}", f"{r.iou:.4f}",
                       f"{r.metric:.3g}", "-" if r.rank is None else str(r.rank), selected, positive, contested,
-                      f"{r.target_score:.4f}" if r.positive else "", style=style)
+                      f"{r.target_score:.4f}" if r.positive else "", _f(r.box_loss, ".5f") if r.positive else "",
+                      _f(r.dfl_loss, ".5f") if r.positive else "", style=style)
     return table

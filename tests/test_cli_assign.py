@@ -247,3 +247,28 @@ def test_out_folder_cannot_be_created(tmp_path: Path) -> None:
     result = run("assign", *ASTRONAUT, "--out", blocker / "sub")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {blocker / 'sub'}: cannot create output folder (")
+
+
+def test_gt_rows_carry_loss_terms() -> None:
+    doc = run_json("assign", *ASTRONAUT, "--gt", "4")
+    rows = [r for r in doc["candidates"]["rows"] if r["positive"]]
+    per_gt = doc["losses"]["per_gt"][4]
+    assert len(rows) == 10
+    assert sum(r["box_loss"] for r in rows) == pytest.approx(per_gt["box"], rel=1e-5)
+    assert sum(r["dfl_loss"] for r in rows) == pytest.approx(per_gt["dfl"], rel=1e-5)
+    assert all(r["box_loss"] is None for r in doc["candidates"]["rows"] if not r["positive"])
+    table = run("assign", *ASTRONAUT, "--gt", "4").stdout
+    assert "box term" in table and "dfl term" in table
+
+
+def test_background_losses() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty.txt"
+        empty.write_text("")
+        doc = run_json("assign", ASTRONAUT[0], empty, ASTRONAUT[2])
+    losses = doc["losses"]
+    assert losses["raw"]["box"] == 0 and losses["raw"]["dfl"] == 0 and losses["cls_positive"] == 0
+    assert losses["raw"]["cls"] == pytest.approx(losses["cls_background"]) and losses["raw"]["cls"] > 0
+    assert losses["target_scores_sum"] == 1.0

@@ -87,3 +87,45 @@ def test_full_reference_set(stem: str, topk: int, layout: str) -> None:
         assert _agreement(doc, stem, topk) >= 0.95
     else:
         _check_exact(doc, stem, topk)
+
+
+def _check_losses(doc: dict, stem: str, topk: int) -> None:
+    ref = torch.load(REF / f"{stem}_ref_topk{topk}.pt", weights_only=True)
+    expected = ref["loss_box_cls_dfl_gained"].tolist()
+    got = [doc["losses"]["gained"][k] for k in ("box", "cls", "dfl")]
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize("stem,topk", CASES)
+def test_head_layout_losses_match_reference(stem: str, topk: int) -> None:
+    doc = _assign_json(*sample(stem), topk)
+    _check_losses(doc, stem, topk)
+    per_gt = doc["losses"]["per_gt"]  # shares of the totals add up
+    assert sum(g["box"] for g in per_gt) == pytest.approx(doc["losses"]["raw"]["box"], rel=1e-5)
+    assert sum(g["dfl"] for g in per_gt) == pytest.approx(doc["losses"]["raw"]["dfl"], rel=1e-5)
+    assert sum(g["box_share"] for g in per_gt) == pytest.approx(1.0, abs=1e-5)
+    assert sum(g["target_score_share"] for g in per_gt) == pytest.approx(1.0, abs=1e-5)
+    assert sum(p["box_loss"] for p in doc["positives"]) == pytest.approx(doc["losses"]["raw"]["box"], rel=1e-5)
+
+
+@pytest.mark.parametrize("topk", (5, 10, 13))
+def test_maps_layout_losses_match_reference(topk: int) -> None:
+    image, labels, _ = sample("coffee")
+    _check_losses(_assign_json(image, labels, str(REF / "coffee_maps.pt"), topk), "coffee", topk)
+
+
+def test_decoded_layout_has_no_dfl() -> None:
+    image, labels, _ = sample("coffee")
+    doc = _assign_json(image, labels, str(REF / "coffee_decoded.pt"), 10)
+    assert doc["losses"]["raw"]["dfl"] is None and doc["losses"]["gained"]["dfl"] is None
+    assert doc["losses"]["dfl_unavailable_reason"] == "decoded predictions carry no box distributions"
+    assert all(g["dfl"] is None for g in doc["losses"]["per_gt"])
+
+
+def test_beyond_reach_is_flagged() -> None:
+    # astronaut at topk 13: the spacecraft (2) and flag (3) each have positives whose target side
+    # exceeds 15 - 0.01 cells at their stride (found by tests/test_losses.py too).
+    doc = _assign_json(*sample("astronaut"), 13)
+    assert doc["losses"]["beyond_reach"] == 3
+    assert {g["index"]: g["beyond_reach"] for g in doc["losses"]["per_gt"] if g["beyond_reach"]} == {2: 2, 3: 1}
+    assert sum(p["beyond_reach"] for p in doc["positives"]) == 3
