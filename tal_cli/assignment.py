@@ -36,8 +36,10 @@ class Assignment:
       "all-gts"`` (both references) it goes to the gt of largest ``u`` among **all** gt slots,
       lowest slot on ties, so slot 0 when every ``u`` is 0, even a gt that never selected it
       (*handed*). With ``"choosers"`` only the gts that selected it compete, same tie rule.
-    - **topk2** (variant ``ultralytics`` only): afterwards each gt keeps its ``topk2`` best
-      positives by ``t``, same tie rule.
+    - **topk2** (variant ``ultralytics`` only): afterwards each gt ranks all A anchors by ``t``
+      of its post-conflict positives (0 for every other anchor), same tie rule, and keeps the
+      positives among its ``topk2`` best; so a zero-metric positive can lose its slot to a
+      lower-index anchor that is not a positive at all.
     - **Background**: ``target_gt_idx`` is 0 and ``fg_mask`` False; ``target_labels`` and
       ``target_bboxes`` still carry slot 0's values (or label C when M == 0) as the references
       do; ``target_scores`` rows are 0.
