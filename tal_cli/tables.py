@@ -61,7 +61,7 @@ def _share(part: float | None, total: float | None) -> str:
 
 
 def _loss_shares(r: GtRow, report: Report | None) -> str:
-    if report is None or report.losses is None:
+    if report is None or report.losses is None or r.positives == 0:
         return "-"
     ls = report.losses
     ts_total = sum(g.target_score_sum for g in report.gts)
@@ -114,4 +114,64 @@ def candidate_table(rows: Sequence[CandidateRow], gt: GtRow) -> Table:
                       f"{r.metric:.3g}", "-" if r.rank is None else str(r.rank), selected, positive, contested,
                       f"{r.target_score:.4f}" if r.positive else "", _f(r.box_loss, ".5f") if r.positive else "",
                       _f(r.dfl_loss, ".5f") if r.positive else "", style=style)
+    return table
+
+
+# --- tal sweep -------------------------------------------------------------------------------
+
+from .sweep import SIZE_BINS, SweepRow  # noqa: E402  (kept beside the sweep tables)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _count_pct(zero: int, total: int) -> str:
+    """``"3 (1.2%)"``; ``"-"`` without gts."""
+    return "-" if not total else f"{zero} ({100 * zero / total:.1f}%)"
+
+
+def sweep_table(rows: Sequence[SweepRow]) -> Table:
+    """One row per setting of ``tal sweep``: totals, positives per gt, zero-positive gts by size."""
+    table = Table(title_justify="left", header_style="bold")
+    sizes = rows[0].by_size if rows else {}
+    columns = (
+        ("topk", "right"), ("alpha", "right"), ("beta", "right"), ("variant", "left"), ("images", "right"),
+        ("gts", "right"), ("positives", "right"), ("pos/gt\nmean", "right"), ("pos/gt\nmedian", "right"),
+        ("pos/gt\nmax", "right"), ("gts without\npositives", "right"),
+        *((f"{name}\n({s.gts} gts)", "right") for name, s in sizes.items()),
+        ("contested\nanchors", "right"), ("handed\nanchors", "right"), ("mean\nIoU", "right"),
+        ("mean\ntarget", "right"), ("target\nsum", "right"), ("Jaccard\nvs 1st", "right"),
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
+    for r in rows:
+        per = r.positives_per_gt
+        table.add_row(
+            str(r.topk), f"{r.alpha:g}", f"{r.beta:g}", r.variant, str(r.images), str(r.gts), str(r.positives),
+            _f(per.mean, ".2f"), _f(per.median, "g"), "-" if per.max is None else str(per.max),
+            _count_pct(r.gts_without_positives, r.gts),
+            *(_count_pct(s.without_positives, s.gts) for s in r.by_size.values()),
+            str(r.contested_anchors), str(r.handed_anchors), _f(r.mean_iou), _f(r.mean_target_score),
+            f"{r.target_scores_sum:.2f}", _f(r.jaccard_vs_first),
+            style="red" if r.gts_without_positives else None)
+    return table
+
+
+def sweep_class_table(rows: Sequence[SweepRow], class_id: int, class_name: str) -> Table:
+    """``tal sweep --by-class``: one class, one row per setting."""
+    first = next((r.by_class[class_id] for r in rows if class_id in r.by_class), None)
+    gts = first.gts if first is not None else 0
+    table = Table(title=f"class {class_id} ({class_name}): {gts} gts", title_justify="left", header_style="bold")
+    for name, justify in (("topk", "right"), ("alpha", "right"), ("beta", "right"), ("variant", "left"),
+                          ("positives", "right"), ("pos/gt", "right"), ("no pos", "right"), ("no pos %", "right"),
+                          ("mean IoU", "right"), ("mean target", "right")):
+        table.add_column(name, justify=justify)
+    for r in rows:
+        c = r.by_class.get(class_id)
+        if c is None:
+            continue
+        table.add_row(str(r.topk), f"{r.alpha:g}", f"{r.beta:g}", r.variant, str(c.positives),
+                      _f(c.positives_per_gt, ".2f"), str(c.gts_without_positives), _pct(c.zero_positive_rate),
+                      _f(c.mean_iou), _f(c.mean_target_score), style="red" if c.gts_without_positives else None)
     return table
