@@ -3,6 +3,12 @@
 ``assign`` returns an :class:`~tal_cli.assignment.Assignment` holding every stage; its
 docstring states the conventions (tie rule, background). ``TaskAlignedAssigner`` is the
 drop-in callable returning the usual 5-tuple. Pure torch: no files, no printing, no state.
+
+Work and memory follow the candidate pairs P, never B x M x A: on grid anchors the pairs
+are enumerated from the rows and columns each gt covers; metrics exist only for pairs;
+top-k is a rank per gt over its pairs (absent anchors count as 0); conflicts are a
+per-anchor maximum over the pairs; normalisation uses per-gt maxima. The only [B, A, C]
+tensor is the ``target_scores`` output.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from .settings import AssignerSettings
 
 #: Upper bound on gts x anchors tested at once when enumerating candidates.
 _CANDIDATE_CHUNK = 1 << 22
+#: Upper bound on gts x (grid rows and columns) tested at once when the anchors form a grid.
+_GRID_CHUNK = 1 << 20
 
 
 def _check_inputs(pd_scores: Tensor, pd_bboxes: Tensor, anc_points: Tensor, gt_labels: Tensor,
@@ -52,8 +60,37 @@ def _candidate_pairs(anc_points: Tensor, boxes: Tensor, gt_mask: Tensor) -> tupl
         gt_mask: ``Tensor[B, M] bool``.
 
     Returns:
-        three ``Tensor[P] int64``, sorted by image, gt, anchor. Works in chunks of gts so that
-        no more than ``_CANDIDATE_CHUNK`` (gt, anchor) tests are held at once.
+        three ``Tensor[P] int64``, sorted by image, gt, anchor. When the anchors form grid
+        levels (:func:`_grid_blocks`) the pairs are enumerated per gt from the rows and columns
+        it covers, in O(G * (rows + cols) + P); otherwise every (gt, anchor) is tested
+        (:func:`_candidate_pairs_chunked`). Both give the same pairs, bit for bit.
+    """
+    blocks = _grid_blocks(anc_points)
+    if blocks is None:
+        return _candidate_pairs_chunked(anc_points, boxes, gt_mask)
+    grid = _Grid(blocks)
+    real = gt_mask.nonzero()  # (G, 2): image, slot
+    step = max(1, _GRID_CHUNK // grid.centres.numel())
+    images, gts, anchors = [], [], []
+    for start in range(0, real.shape[0], step):
+        chunk = real[start : start + step]
+        local, anchor = _grid_pairs(grid, boxes[chunk[:, 0], chunk[:, 1]])
+        images.append(chunk[local, 0])
+        gts.append(chunk[local, 1])
+        anchors.append(anchor)
+    if len(anchors) == 1:
+        return images[0], gts[0], anchors[0]
+    if not anchors:
+        empty = torch.zeros(0, dtype=torch.long, device=anc_points.device)
+        return empty, empty, empty
+    return torch.cat(images), torch.cat(gts), torch.cat(anchors)
+
+
+def _candidate_pairs_chunked(anc_points: Tensor, boxes: Tensor, gt_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`_candidate_pairs` for arbitrary anchors: tests every (gt, anchor).
+
+    Works in chunks of gts so that no more than ``_CANDIDATE_CHUNK`` (gt, anchor) tests are
+    held at once; O(G * A) time.
     """
     real = gt_mask.nonzero()  # (G, 2): image, slot
     num_anchors = anc_points.shape[0]
@@ -72,11 +109,94 @@ def _candidate_pairs(anc_points: Tensor, boxes: Tensor, gt_mask: Tensor) -> tupl
     return torch.cat(images), torch.cat(gts), torch.cat(anchors)
 
 
-def _segment_starts(group: Tensor, num_groups: int) -> Tensor:
-    """Index of the first entry of each entry's group, for entries sorted by group. ``Tensor[P] int64``."""
-    counts = torch.bincount(group, minlength=num_groups)
-    starts = torch.cumsum(counts, 0) - counts  # (G,)
-    return starts[group]
+def _grid_blocks(anc_points: Tensor) -> list[tuple[int, Tensor, Tensor]] | None:
+    """The anchors as row-major blocks of a grid, or ``None`` when they are not.
+
+    A block is ``(start, xs, ys)``: anchors ``start + i * len(xs) + j`` sit at ``(xs[j], ys[i])``
+    with ``xs`` and ``ys`` strictly increasing. Levels of :func:`~tal_cli.anchors.make_anchors`
+    qualify (a block begins wherever y decreases); anything else (arbitrary anchors, NaN,
+    integer dtypes) is ``None``. The check is exact and O(A).
+    """
+    if anc_points.ndim != 2 or anc_points.shape[0] == 0 or not anc_points.is_floating_point():
+        return None
+    y = anc_points[:, 1]
+    bounds = [0, *((y[1:] < y[:-1]).nonzero().squeeze(1) + 1).tolist(), anc_points.shape[0]]
+    blocks = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        seg = anc_points[start:stop]  # (h * w, 2)
+        off_row = (seg[:, 1] != seg[0, 1]).nonzero()
+        w = int(off_row[0, 0]) if off_row.numel() else seg.shape[0]
+        if w == 0 or seg.shape[0] % w:  # w == 0: the first y is NaN
+            return None
+        grid = seg.view(-1, w, 2)  # (h, w, 2)
+        xs, ys = grid[0, :, 0], grid[:, 0, 1]
+        ok = (grid[..., 0] == xs).all() & (grid[..., 1] == ys[:, None]).all()
+        ok &= (xs[1:] > xs[:-1]).all() & (ys[1:] > ys[:-1]).all()
+        if not bool(ok):
+            return None
+        blocks.append((start, xs, ys))
+    return blocks
+
+
+class _Grid:
+    """The blocks of :func:`_grid_blocks` packed for :func:`_grid_pairs`.
+
+    ``centres``: ``Tensor[2, L, N]``, the x (row 0) and y (row 1) centres of each block, padded
+    with +inf to the longest axis N. ``size``: ``Tensor[2, L] int64``, columns and rows;
+    ``start``: ``Tensor[L] int64``, first anchor of each block.
+    """
+
+    def __init__(self, blocks: list[tuple[int, Tensor, Tensor]]) -> None:
+        xs0 = blocks[0][1]
+        longest = max(max(xs.numel(), ys.numel()) for _, xs, ys in blocks)
+        self.centres = torch.full((2, len(blocks), longest), float("inf"), dtype=xs0.dtype, device=xs0.device)
+        for level, (_, xs, ys) in enumerate(blocks):
+            self.centres[0, level, : xs.numel()] = xs
+            self.centres[1, level, : ys.numel()] = ys
+        self.size = torch.tensor([[xs.numel() for _, xs, _ in blocks], [ys.numel() for _, _, ys in blocks]],
+                                 dtype=torch.long, device=xs0.device)
+        self.start = torch.tensor([st for st, _, _ in blocks], dtype=torch.long, device=xs0.device)
+
+    @property
+    def levels(self) -> int:
+        return self.centres.shape[1]
+
+
+def _grid_pairs(grid: _Grid, boxes: Tensor, eps: float = 1e-9) -> tuple[Tensor, Tensor]:
+    """(box, anchor) of every grid anchor strictly inside a box, sorted by box then anchor.
+
+    Same pairs as the dense test ``centres_inside(anc_points[None], boxes[:, None])``, bit for
+    bit: a centre is inside iff each of its four margins is (their minimum is one of them),
+    computed with the same operations and dtypes. Along a sorted axis ``centre - x1 > eps``
+    holds for a suffix of the centres and ``x2 - centre > eps`` for a prefix (rounding is
+    monotone), so per block a box covers one rectangle of cells, found by counting.
+    Work and memory: O(G * (rows + cols) + pairs).
+
+    Args:
+        grid: the packed blocks.
+        boxes: ``Tensor[G, 4] float, xyxy px``.
+
+    Returns:
+        two ``Tensor[P] int64``: box index and anchor index.
+    """
+    dev = boxes.device
+    lo, hi = boxes[:, :2, None, None], boxes[:, 2:, None, None]  # (G, 2, 1, 1): x then y
+    # Padding (+inf) counts as after every low edge and before no high edge.
+    after_lo = ((grid.centres - lo) > eps).sum(-1) - (grid.centres.shape[-1] - grid.size)  # (G, 2, L)
+    before_hi = ((hi - grid.centres) > eps).sum(-1)  # (G, 2, L)
+    first = grid.size - after_lo  # first covered column / row
+    span = (after_lo + before_hi - grid.size).clamp(min=0)  # covered columns / rows
+    ncol = span[:, 0].reshape(-1)  # (G * L,), rectangles box-major
+    count = (span[:, 0] * span[:, 1]).reshape(-1)
+    width = grid.size[0].repeat(boxes.shape[0])
+    corner = (grid.start + first[:, 1] * grid.size[0] + first[:, 0]).reshape(-1)  # anchor of the first cell
+    # Cells: rectangles in (box, block) order, each row-major, so anchors ascend within a box.
+    rect = torch.repeat_interleave(torch.arange(count.numel(), device=dev), count)  # (P,)
+    offset = torch.cumsum(count, 0) - count  # first pair of each rectangle
+    k = torch.arange(rect.numel(), device=dev)
+    row = torch.div(k - offset[rect], ncol[rect], rounding_mode="floor")
+    anchor = (corner - offset)[rect] + k + row * (width - ncol)[rect]
+    return torch.div(rect, grid.levels, rounding_mode="floor"), anchor
 
 
 def rank_among_all_anchors(group: Tensor, anchor: Tensor, value: Tensor, num_groups: int) -> Tensor:
@@ -97,20 +217,28 @@ def rank_among_all_anchors(group: Tensor, anchor: Tensor, value: Tensor, num_gro
     if group.numel() == 0:
         return torch.zeros_like(group)
     positive = value > 0
-    # Order within group: value descending, then anchor ascending (input order is by anchor).
-    order = torch.sort(-value, stable=True).indices
-    order = order[torch.sort(group[order], stable=True).indices]
-    position = torch.empty_like(group)
-    position[order] = torch.arange(group.numel(), device=group.device)
-    start = _segment_starts(group, num_groups)
-    rank_positive = position - start  # positives precede every zero of their group
+    pos_idx = positive.nonzero().squeeze(1)  # (Q,)
+    pos_group = group[pos_idx]
+    n_pos = torch.bincount(pos_group, minlength=num_groups)  # (G,)
+    upto = torch.cumsum(n_pos, 0)  # positives of groups <= g
     # A zero at anchor a follows the group's positives and every zero-valued anchor below a:
-    # rank = n_pos + a - (#positives of the group at anchors below a).
-    n_pos = torch.bincount(group[positive], minlength=num_groups)[group]
-    cum_pos = torch.cumsum(positive.long(), 0) - positive.long()  # positives before this entry
-    pos_below = cum_pos - cum_pos[start]
-    rank_zero = n_pos + anchor - pos_below
-    return torch.where(positive, rank_positive, rank_zero)
+    # rank = n_pos + a - (#positives of the group at anchors below a)
+    #      = a + (#positives of groups <= g) - (#positives before this entry).
+    rank = anchor + upto[group] - (torch.cumsum(positive, 0) - positive.long())
+    # Positives: their position in (group, value descending, anchor ascending) order. The input
+    # is sorted by (group, anchor), so one stable sort on (group, -value) gives that order.
+    pos_value = value[pos_idx]
+    if pos_value.dtype in (torch.float32, torch.float16, torch.bfloat16) and num_groups <= 1 << 32:
+        bits = pos_value.float().view(torch.int32).long()  # monotone in the value for values > 0
+        keys, order = torch.sort(pos_group * (1 << 31) + ((1 << 31) - 1 - bits), stable=True)
+        sorted_group = keys >> 31
+    else:
+        order = torch.sort(-pos_value, stable=True).indices
+        order = order[torch.sort(pos_group[order], stable=True).indices]
+        sorted_group = pos_group[order]
+    position = torch.arange(order.numel(), device=group.device)
+    rank[pos_idx[order]] = position - (upto - n_pos)[sorted_group]
+    return rank
 
 
 def _pair_lookup(keys: Tensor, query: Tensor) -> tuple[Tensor, Tensor]:
@@ -152,73 +280,92 @@ def assign(
     dev, dtype = pd_scores.device, pd_scores.dtype
     labels = gt_labels.reshape(b, m).long()
     gt_mask = mask_gt.reshape(b, m).bool()
-    if bool((labels[gt_mask] >= c).any() or (labels[gt_mask] < 0).any()):
-        bad = labels[gt_mask][(labels[gt_mask] >= c) | (labels[gt_mask] < 0)][0].item()
-        raise ValueError(f"gt class {bad} is outside 0..{c - 1} (num_classes = {c})")
+    real_labels = labels[gt_mask]
+    outside = (real_labels >= c) | (real_labels < 0)
+    if bool(outside.any()):
+        raise ValueError(f"gt class {real_labels[outside][0].item()} is outside 0..{c - 1} (num_classes = {c})")
     gt_bboxes = gt_bboxes.to(dtype)
     cand_boxes = floor_small_boxes(gt_bboxes, s.floor_side) if s.uses_floor else gt_bboxes
 
-    # Stage 1: candidates and their metrics.
+    # Stage 1: candidates and their metrics (every tensor below is per pair, per anchor or per gt).
     pi, pg, pa = _candidate_pairs(anc_points, cand_boxes, gt_mask)  # (P,)
-    gt_box = gt_bboxes[pi, pg]  # (P, 4)
+    group = pi * m + pg  # (P,) gt id over the batch
+    anchor_key = pi * a + pa  # (P,) anchor id over the batch
+    gt_box = gt_bboxes.reshape(b * m, 4).index_select(0, group)  # (P, 4)
     in_box = centres_inside(anc_points[pa], gt_box) if s.uses_floor else torch.ones_like(pa, dtype=torch.bool)
-    score = pd_scores[pi, pa, labels[pi, pg]]  # (P,)
+    pair_label = labels.reshape(-1).index_select(0, group)
+    if pd_scores.is_contiguous():
+        score = pd_scores.reshape(-1).index_select(0, anchor_key * c + pair_label)  # (P,)
+    else:
+        score = pd_scores[pi, pa, pair_label]
+    del pair_label
     overlap_fn = box_ciou_paired if s.iou == "ciou" else box_iou_paired
-    iou = overlap_fn(gt_box, pd_bboxes[pi, pa]).clamp(min=0)  # (P,)
+    iou = overlap_fn(gt_box, pd_bboxes.reshape(b * a, 4).index_select(0, anchor_key)).clamp(min=0)  # (P,)
+    del gt_box
     metric = score.pow(s.alpha) * iou.pow(s.beta)  # (P,)
 
     # Top-k per gt over all anchors, zero ties by lower anchor index.
-    group = pi * m + pg  # (P,) gt id over the batch
     rank = rank_among_all_anchors(group, pa, metric, b * m)
     selected = rank < s.topk
     tied = _boundary_ties(group, metric, rank, s.topk, a, b * m)
 
     # Stage 2: one gt per anchor.
-    anchor_key = pi * a + pa  # (P,) anchor id over the batch
-    choosers = torch.bincount(anchor_key[selected], minlength=b * a)  # (B*A,)
+    sel = selected.nonzero().squeeze(1)  # at most K per gt
+    sel_anchor = anchor_key[sel]
+    choosers = torch.bincount(sel_anchor, minlength=b * a)  # (B*A,)
     winner = torch.full((b * a,), -1, dtype=torch.long, device=dev)
-    winner[anchor_key[selected]] = pg[selected]  # exact where one chooser
+    winner[sel_anchor] = pg[sel]  # exact where one chooser
     contested = choosers > 1
     if bool(contested.any()):
-        compete = contested[anchor_key] & (selected if s.conflict == "choosers" else torch.ones_like(selected))
+        if s.conflict == "choosers":
+            compete = sel[contested[sel_anchor]]
+        else:
+            compete = contested[anchor_key].nonzero().squeeze(1)
+        compete_anchor, compete_iou = anchor_key[compete], iou[compete]
         best = torch.zeros(b * a, dtype=dtype, device=dev).scatter_reduce(
-            0, anchor_key[compete], iou[compete], "amax", include_self=True)  # (B*A,)
-        is_best = compete & (iou == best[anchor_key])
+            0, compete_anchor, compete_iou, "amax", include_self=True)  # (B*A,)
+        is_best = compete_iou == best[compete_anchor]
         lowest = torch.full((b * a,), m, dtype=torch.long, device=dev).scatter_reduce(
-            0, anchor_key[is_best], pg[is_best], "amin", include_self=True)  # (B*A,)
+            0, compete_anchor[is_best], pg[compete[is_best]], "amin", include_self=True)  # (B*A,)
         if s.conflict == "all-gts":
             lowest = torch.where(best > 0, lowest, torch.zeros_like(lowest))  # all-zero column: slot 0
         winner = torch.where(contested, lowest, winner)
+    del anchor_key
 
     # Metric and IoU of each (winner, anchor): 0 when the winner does not contain the anchor.
-    pair_key = group * a + pa  # (P,) sorted ascending
-    anchors_all = torch.arange(b * a, device=dev)
     held = winner >= 0
-    win_group = (anchors_all // a) * m + winner.clamp(min=0)
-    idx, found = _pair_lookup(pair_key, win_group * a + anchors_all % a)
-    found &= held
-    pos_metric = torch.where(found, metric[idx] if metric.numel() else torch.zeros_like(found, dtype=dtype), 0.0)
-    pos_iou = torch.where(found, iou[idx] if iou.numel() else torch.zeros_like(found, dtype=dtype), 0.0)
-    win_selected = found & (selected[idx] if selected.numel() else found)
+    hi = held.nonzero().squeeze(1)  # anchors (over the batch) that have a gt
+    hi_group = torch.div(hi, a, rounding_mode="floor") * m + winner[hi]
+    idx, found = _pair_lookup(group * a + pa, hi_group * a + hi % a)  # pair keys ascend
+    del group
+    idx = idx[found]
+    hf = hi[found]
+    pos_metric = torch.zeros(b * a, dtype=dtype, device=dev)
+    pos_metric[hf] = metric[idx]
+    pos_iou = torch.zeros(b * a, dtype=dtype, device=dev)
+    pos_iou[hf] = iou[idx]
+    win_selected = torch.zeros(b * a, dtype=torch.bool, device=dev)
+    win_selected[hf] = selected[idx]
 
-    fg = held.clone()
+    fg = held
+    fg_anchor, fg_group = hi, hi_group
     if s.uses_topk2:
-        hi = held.nonzero().squeeze(1)
-        keep = rank_among_all_anchors(win_group[hi], hi % a, pos_metric[hi], b * m) < s.topk2
+        by_gt = torch.argsort(hi_group * a + hi % a)  # rank_among_all_anchors wants (gt, anchor) order
+        keep = torch.empty(hi.shape, dtype=torch.bool, device=dev)
+        keep[by_gt] = rank_among_all_anchors(hi_group[by_gt], hi[by_gt] % a, pos_metric[hi[by_gt]], b * m) < s.topk2
+        fg = held.clone()
         fg[hi[~keep]] = False
+        fg_anchor, fg_group = hi[keep], hi_group[keep]
     gt_idx = torch.where(fg, winner, 0)
 
     # Stage 4: normalise by each gt's best metric and best IoU over its final positives.
-    fg_group = win_group[fg]
+    fg_metric = pos_metric[fg_anchor]
     best_metric = torch.zeros(b * m, dtype=dtype, device=dev).scatter_reduce(
-        0, fg_group, pos_metric[fg], "amax", include_self=True)  # (B*M,)
+        0, fg_group, fg_metric, "amax", include_self=True)  # (B*M,)
     best_iou = torch.zeros(b * m, dtype=dtype, device=dev).scatter_reduce(
-        0, fg_group, pos_iou[fg], "amax", include_self=True)  # (B*M,)
-    if m:
-        norm = pos_metric * best_iou[win_group] / (best_metric[win_group] + s.eps)  # (B*A,)
-        norm = torch.where(fg, norm, 0.0)
-    else:
-        norm = torch.zeros(b * a, dtype=dtype, device=dev)
+        0, fg_group, pos_iou[fg_anchor], "amax", include_self=True)  # (B*M,)
+    norm = torch.zeros(b * a, dtype=dtype, device=dev)  # (B*A,)
+    norm[fg_anchor] = fg_metric * best_iou[fg_group] / (best_metric[fg_group] + s.eps)
 
     # Stage 3: targets.
     gt_idx = gt_idx.view(b, a)
@@ -229,9 +376,8 @@ def assign(
     else:
         target_labels = labels.gather(1, gt_idx).clamp(min=0)  # (B, A)
         target_bboxes = gt_bboxes.gather(1, gt_idx[..., None].expand(b, a, 4))  # (B, A, 4)
-    one_hot = torch.nn.functional.one_hot(target_labels.clamp(max=c - 1), c).to(dtype)  # (B, A, C)
     target_score = norm.view(b, a)
-    target_scores = one_hot * target_score[..., None]  # (B, A, C)
+    target_scores = _soft_one_hot(target_labels.clamp(max=c - 1), target_score, c)  # (B, A, C)
 
     return Assignment(
         settings=s,
@@ -263,6 +409,19 @@ def assign(
         gt_best_metric=best_metric.view(b, m),
         gt_best_iou=best_iou.view(b, m),
     )
+
+
+def _soft_one_hot(labels: Tensor, score: Tensor, num_classes: int) -> Tensor:
+    """``one_hot(labels) * score[..., None]``: ``Tensor[B, A, C]`` from ``[B, A]`` labels and scores.
+
+    Written as a scatter into zeros (one [B, A, C] tensor instead of four); where that could
+    differ in a bit from the product (a score that is not finite or has its sign bit set,
+    making ``0 * score`` NaN or -0) the product is used.
+    """
+    if bool((~torch.isfinite(score) | torch.signbit(score)).any()):
+        return torch.nn.functional.one_hot(labels, num_classes).to(score.dtype) * score[..., None]
+    out = torch.zeros((*labels.shape, num_classes), dtype=score.dtype, device=score.device)
+    return out.scatter_(-1, labels[..., None], score[..., None])
 
 
 def _boundary_ties(group: Tensor, metric: Tensor, rank: Tensor, topk: int, num_anchors: int, num_groups: int) -> Tensor:
