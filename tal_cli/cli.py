@@ -45,6 +45,18 @@ OutOpt = Annotated[Optional[Path], typer.Option(help="Write overlay PNGs, one pe
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.assign/1) instead of tables.")]
 SortOpt = Annotated[GtOrder, typer.Option(help="Row order: problems (no positives, lost anchors) first, or index.")]
 LimitOpt = Annotated[Optional[int], typer.Option(help="Show at most N gt rows (0: all). Default: all up to 40 gts, else 25.", min=0, show_default=False)]
+# tal sweep: list options take several values (--topk 5 10 13, --topk 5 --topk 10, --topk 5,10).
+SourceArg = Annotated[Optional[list[Path]], typer.Argument(help="Nothing (the config's samples), a folder with images/ labels/ preds/, a dataset YAML (with --preds), or IMAGE LABELS PREDS.", show_default=False)]
+TopkListOpt = Annotated[Optional[list[str]], typer.Option("--topk", metavar="K...", help="Values of K to sweep (integers >= 1). Default: the config's.", show_default=False)]
+AlphaListOpt = Annotated[Optional[list[str]], typer.Option("--alpha", metavar="A...", help="Values of alpha to sweep (>= 0). Default: the config's.", show_default=False)]
+BetaListOpt = Annotated[Optional[list[str]], typer.Option("--beta", metavar="B...", help="Values of beta to sweep (>= 0). Default: the config's.", show_default=False)]
+VariantListOpt = Annotated[Optional[list[str]], typer.Option("--variant", metavar="V...", help="Variants to sweep: yolov8, ultralytics. Default: the config's.", show_default=False)]
+PredsDirOpt = Annotated[Optional[Path], typer.Option("--preds", help="Folder of <image stem>.pt predictions (dataset YAML; replaces a folder's preds/).", show_default=False)]
+SplitOpt = Annotated[str, typer.Option("--split", help="Split of a dataset YAML to sweep (train, val, test).")]
+SweepJsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.sweep/1) instead of tables.")]
+CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Also write the rows to this CSV file.", show_default=False)]
+PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of positives per gt and gts without positives.", show_default=False)]
+ByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table per class (and by_class to the JSON rows).")]
 
 app = typer.Typer(
     add_completion=False,
@@ -89,11 +101,12 @@ def reports_errors(func):
     return wrapper
 
 
-def _console(stderr: bool = False):
+def _console(stderr: bool = False, width: int = 200):
+    """A rich console; ``width`` columns when not a terminal (so piped output is stable)."""
     from rich.console import Console
 
     tty = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, width=None if tty else 200, highlight=False)
+    return Console(stderr=stderr, width=None if tty else width, highlight=False)
 
 
 @app.command(
@@ -196,6 +209,256 @@ def _write_overlays(scene, assignment, class_names, out: Path, gts) -> list[Path
             raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
         written.append(path)
     return written
+
+
+# --- tal sweep -------------------------------------------------------------------------------
+
+#: List options of ``tal sweep`` and what their extra values look like.
+_LIST_OPTIONS = {"--topk": "number", "--alpha": "number", "--beta": "number", "--variant": "variant"}
+_NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+
+
+def _list_value(kind: str, token: str) -> bool:
+    """Whether ``token`` is one more value of a list option (a number, a variant, or a comma list of them)."""
+    import re
+
+    parts = token.split(",")
+    if kind == "number":
+        return all(re.fullmatch(_NUMBER, p) for p in parts)
+    return all(p in (v.value for v in Variant) for p in parts)
+
+
+def expand_list_options(args: list[str]) -> list[str]:
+    """``--topk 5 10 13`` -> ``--topk 5 --topk 10 --topk 13`` (click gives an option one value).
+
+    After a list option's first value, following tokens that look like values of that option
+    (numbers; for ``--variant`` its names) are taken as more values; anything else (a SOURCE
+    path, another option, ``--``) ends the list.
+    """
+    out, i = [], 0
+    while i < len(args):
+        token = args[i]
+        if token == "--":
+            out.extend(args[i:])
+            break
+        name, eq, _ = token.partition("=")
+        if name not in _LIST_OPTIONS:
+            out.append(token)
+            i += 1
+            continue
+        take = 1 if eq else 2  # the option and its first value, as click reads them
+        out.extend(args[i:i + take])
+        i += take
+        while i < len(args) and _list_value(_LIST_OPTIONS[name], args[i]):
+            out.extend((name, args[i]))
+            i += 1
+    return out
+
+
+class _ListOptionsCommand(typer.core.TyperCommand):
+    """A command whose list options also accept space-separated values (``--topk 5 10 13``)."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, expand_list_options(list(args)))
+
+
+def _usage_error(message: str) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _list_values(option: str, raw: Optional[list[str]], convert, ok, expected: str) -> list:
+    """Values of a list option (comma lists split); a bad one is a one-line usage error."""
+    values = []
+    for item in raw or []:
+        for part in item.split(","):
+            try:
+                value = convert(part.strip())
+            except ValueError:
+                value = None
+            if value is None or not ok(value):
+                _usage_error(f"{option}: expected {expected}, got {part.strip()!r}")
+            values.append(value)
+    return values
+
+
+@app.command(
+    cls=_ListOptionsCommand,
+    epilog="\b\nExamples:\n"
+    "  tal sweep --topk 5 10 13\n"
+    "  tal sweep data/ --alpha 0.5 1 --beta 4 6 --plot sweep.png --csv sweep.csv\n"
+    "  tal sweep data.yaml --preds preds/ --split val --variant yolov8 ultralytics --by-class\n"
+    "  tal sweep IMG LBL PREDS --topk 5 10 13 --json > sweep.json",
+)
+@reports_errors
+def sweep(
+    source: SourceArg = None,
+    topk: TopkListOpt = None,
+    alpha: AlphaListOpt = None,
+    beta: BetaListOpt = None,
+    variant: VariantListOpt = None,
+    config: ConfigOpt = None,
+    preds: PredsDirOpt = None,
+    split: SplitOpt = "val",
+    imgsz: ImgszOpt = None,
+    names: NamesOpt = None,
+    as_json: SweepJsonOpt = False,
+    csv_path: CsvOpt = None,
+    plot: PlotOpt = None,
+    by_class: ByClassOpt = False,
+) -> None:
+    """Assign many images under several settings: one row of totals per setting.
+
+    Settings are the cartesian product of --topk, --alpha, --beta and --variant (lists not
+    given come from the config). Each image is read once for all settings. SOURCE: nothing
+    (the config's samples), a folder holding images/, labels/ and preds/<stem>.pt, a dataset
+    YAML with --preds DIR, or IMAGE LABELS PREDS. An image without a label file is background;
+    one without predictions, or with unreadable files, is skipped and listed.
+    """
+    import math
+    from contextlib import nullcontext
+
+    from rich.text import Text
+
+    from .config import load_config, read_dataset_names
+    from .sources import iter_scenes, plural, resolve_source
+    from .sweep import settings_grid, sweep_to_json
+    from .losses import Gains
+    from .sweep import LossTotals
+    from .sweep import sweep as run_sweep
+
+    cfg = load_config(config).override(imgsz=imgsz)
+    points = settings_grid(
+        _list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1") or [cfg.topk],
+        _list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0") or [cfg.alpha],
+        _list_values("--beta", beta, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0") or [cfg.beta],
+        _list_values("--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics")
+        or [cfg.variant])
+    settings = [cfg.override(topk=p.topk, alpha=p.alpha, beta=p.beta, variant=p.variant).assigner_settings(1)
+                for p in points]
+    samples = cfg.samples or (load_config(None).samples if config is not None else ())
+    for out_path in (csv_path, plot):  # fail before the work, not after it
+        if out_path is not None and not out_path.parent.is_dir():
+            _fail(f"{out_path}: cannot write (folder {out_path.parent} not found)")
+    if len(source or []) not in (0, 1, 3):
+        _usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
+    src = resolve_source(list(source or []), samples, cfg.source, preds, split)
+    class_names = read_dataset_names(names) if names is not None else (src.names if src.names is not None else cfg.names)
+
+    err = _console(stderr=True)
+    skipped = list(src.skipped)
+    for note in src.notes:
+        err.print(f"Warning: {note}", markup=False, highlight=False, soft_wrap=True)
+    show_progress = len(src.items) > 8 and sys.stderr.isatty()
+    progress = None
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn(f"sweeping {len(points)} settings"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=err, transient=True)
+    task = progress.add_task("sweep", total=len(src.items)) if progress is not None else None
+
+    def on_skip(item) -> None:
+        skipped.append(item)
+        err.print(f"Warning: skipped {item.text}", markup=False, highlight=False, soft_wrap=True)
+        if progress is not None:
+            progress.advance(task)
+
+    def on_batch(n: int) -> None:
+        if progress is not None:
+            progress.advance(task, n)
+
+    with progress if progress is not None else nullcontext():
+        scenes = iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, on_skip, strict=src.strict)
+        loss_totals = LossTotals(len(settings), Gains(**cfg.gains))
+        rows = run_sweep(scenes, settings, points, skipped=lambda: len(skipped), on_batch=on_batch,
+                         on_assignment=loss_totals)
+        rows = loss_totals.attach(rows)
+    if rows[0].images == 0:
+        first = f"; first: {skipped[0].text}" if skipped else ""
+        _fail(f"no image to assign in {src.description}: {len(skipped)} skipped{first}")
+
+    written = []
+    if csv_path is not None:
+        written.append(_write_sweep_csv(csv_path, rows))
+    if plot is not None:
+        written.append(_write_sweep_plot(plot, rows, src.description, cfg))
+
+    if as_json:
+        fixed = {"eps": cfg.eps, "topk2": cfg.topk2, "iou": cfg.iou, "conflict": cfg.conflict,
+                 "small_box_floor": cfg.small_box_floor, "imgsz": list(cfg.imgsz), "strides": list(cfg.strides),
+                 "reg_max": cfg.reg_max, "config": str(cfg.source) if cfg.source else None}
+        doc = sweep_to_json(rows, source=src.description, fixed=fixed, skipped=skipped, names=class_names,
+                            by_class=by_class)
+        if written:
+            doc["written"] = [str(p) for p in written]
+        typer.echo(json.dumps(doc, indent=1))
+        return
+
+    from .tables import sweep_class_table, sweep_table
+
+    console = _console(width=240)
+
+    def say(text) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    r0 = rows[0]
+    lists = " x ".join(f"{name} {'/'.join(vals)}" for name, vals in (
+        ("topk", [str(v) for v in dict.fromkeys(p.topk for p in points)]),
+        ("alpha", [f"{v:g}" for v in dict.fromkeys(p.alpha for p in points)]),
+        ("beta", [f"{v:g}" for v in dict.fromkeys(p.beta for p in points)]),
+        ("variant", list(dict.fromkeys(p.variant for p in points)))))
+    say(Text(f"{src.description}: {plural(r0.images, 'image')} assigned, {len(skipped)} skipped, "
+             f"{plural(r0.gts, 'gt')}", style="bold"))
+    say(f"input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides {'/'.join(map(str, cfg.strides))}; every setting: iou {cfg.iou}, "
+        f"conflict {cfg.conflict}, eps {cfg.eps:g}" + (f", topk2 {cfg.topk2}" if cfg.topk2 is not None else "")
+        + (f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}" if cfg.small_box_floor is not None else "")
+        + (f" (config {cfg.source})" if cfg.source else ""))
+    say(f"{len(rows)} settings: {lists}. small/medium/large: gts of that size (letterboxed area < 32², < 96², "
+        "larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with the first row's.")
+    console.print(sweep_table(rows))
+    if by_class:
+        for class_id in sorted({c for r in rows for c in r.by_class}):
+            console.print(sweep_class_table(rows, class_id, class_names.get(class_id, str(class_id))))
+    if skipped:
+        say(f"{plural(len(skipped), 'image')} skipped:")
+        for item in skipped[:10]:
+            say(f"  {item.text}")
+        if len(skipped) > 10:
+            say(f"  ... {len(skipped) - 10} more; --json lists every one.")
+    for path in written:
+        say(f"wrote {path}")
+
+
+def _write_sweep_csv(path: Path, rows) -> Path:
+    import csv
+
+    from .errors import InputFileError
+    from .sweep import CSV_COLUMNS, csv_rows
+
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows(csv_rows(rows))
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
+
+
+def _write_sweep_plot(path: Path, rows, description: str, cfg) -> Path:
+    from .errors import InputFileError
+    from .plot import sweep_chart
+
+    r0 = rows[0]
+    subtitle = (f"{description}: {r0.images} assigned, {r0.gts} gts; input {cfg.imgsz[0]}x{cfg.imgsz[1]}, "
+                f"iou {cfg.iou}, conflict {cfg.conflict}")
+    image = sweep_chart(rows, title="tal sweep: positives per gt and gts without positives", subtitle=subtitle)
+    try:
+        image.save(path, format="PNG")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
 
 
 def main() -> None:

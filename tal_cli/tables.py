@@ -142,9 +142,10 @@ def sweep_table(rows: Sequence[SweepRow]) -> Table:
         *((f"{name}\n({s.gts} gts)", "right") for name, s in sizes.items()),
         ("contested\nanchors", "right"), ("handed\nanchors", "right"), ("mean\nIoU", "right"),
         ("mean\ntarget", "right"), ("target\nsum", "right"), ("Jaccard\nvs 1st", "right"),
+        *((("gained loss\nbox/cls/dfl", "right"),) if rows and rows[0].losses else ()),
     )
     for name, justify in columns:
-        table.add_column(name, justify=justify)
+        table.add_column(name, justify=justify, no_wrap=name.startswith("gained loss"))
     for r in rows:
         per = r.positives_per_gt
         table.add_row(
@@ -154,15 +155,21 @@ def sweep_table(rows: Sequence[SweepRow]) -> Table:
             *(_count_pct(s.without_positives, s.gts) for s in r.by_size.values()),
             str(r.contested_anchors), str(r.handed_anchors), _f(r.mean_iou), _f(r.mean_target_score),
             f"{r.target_scores_sum:.2f}", _f(r.jaccard_vs_first),
+            *((_loss_triple(r.losses),) if r.losses else ()),
             style="red" if r.gts_without_positives else None)
     return table
+
+
+def _loss_triple(losses: dict) -> str:
+    return "/".join(_f(losses[k], ".3f") for k in ("box", "cls", "dfl"))
 
 
 def sweep_class_table(rows: Sequence[SweepRow], class_id: int, class_name: str) -> Table:
     """``tal sweep --by-class``: one class, one row per setting."""
     first = next((r.by_class[class_id] for r in rows if class_id in r.by_class), None)
     gts = first.gts if first is not None else 0
-    table = Table(title=f"class {class_id} ({class_name}): {gts} gts", title_justify="left", header_style="bold")
+    title = f"class {class_id} ({class_name}): {gts} gt" + ("" if gts == 1 else "s")
+    table = Table(title=title, title_justify="left", header_style="bold")
     for name, justify in (("topk", "right"), ("alpha", "right"), ("beta", "right"), ("variant", "left"),
                           ("positives", "right"), ("pos/gt", "right"), ("no pos", "right"), ("no pos %", "right"),
                           ("mean IoU", "right"), ("mean target", "right")):
