@@ -81,6 +81,16 @@ def _root(
     pass
 
 
+def _display_path(path: Path | None) -> Path | None:
+    """``path`` relative to the working folder when it lies below it (stable, short output)."""
+    if path is None:
+        return None
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def _fail(message: str) -> None:
     typer.echo(f"Error: {message}", err=True)
     raise typer.Exit(EXIT_ERROR)
@@ -342,7 +352,7 @@ def sweep(
             _fail(f"{out_path}: cannot write (folder {out_path.parent} not found)")
     if len(source or []) not in (0, 1, 3):
         _usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
-    src = resolve_source(list(source or []), samples, cfg.source, preds, split)
+    src = resolve_source(list(source or []), samples, _display_path(cfg.source), preds, split)
     class_names = read_dataset_names(names) if names is not None else (src.names if src.names is not None else cfg.names)
 
     err = _console(stderr=True)
@@ -387,7 +397,7 @@ def sweep(
     if as_json:
         fixed = {"eps": cfg.eps, "topk2": cfg.topk2, "iou": cfg.iou, "conflict": cfg.conflict,
                  "small_box_floor": cfg.small_box_floor, "imgsz": list(cfg.imgsz), "strides": list(cfg.strides),
-                 "reg_max": cfg.reg_max, "config": str(cfg.source) if cfg.source else None}
+                 "reg_max": cfg.reg_max, "config": str(_display_path(cfg.source)) if cfg.source else None}
         doc = sweep_to_json(rows, source=src.description, fixed=fixed, skipped=skipped, names=class_names,
                             by_class=by_class)
         if written:
@@ -413,7 +423,7 @@ def sweep(
     say(f"input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides {'/'.join(map(str, cfg.strides))}; every setting: iou {cfg.iou}, "
         f"conflict {cfg.conflict}, eps {cfg.eps:g}" + (f", topk2 {cfg.topk2}" if cfg.topk2 is not None else "")
         + (f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}" if cfg.small_box_floor is not None else "")
-        + (f" (config {cfg.source})" if cfg.source else ""))
+        + (f" (config {_display_path(cfg.source)})" if cfg.source else ""))
     say(f"{len(rows)} settings: {lists}. small/medium/large: gts of that size (letterboxed area < 32², < 96², "
         "larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with the first row's.")
     console.print(sweep_table(rows))
