@@ -14,7 +14,7 @@ reads a dataset folder: ``images/`` (640x640 PNGs of one colour: only their size
 - **sweep**: what ``tal sweep DIR --topk 5 10 13`` runs: source discovery, each image read and
   decoded once, batches of 16 through the assigner under each setting, aggregation.
 - **loop**: ``tal assign``'s path once per image and setting: ``load_scene`` +
-  ``assign_scenes([scene])`` + ``build_report`` (no losses, no printing).
+  ``assign_scenes([scene])`` + ``losses_from_heads`` + ``build_report`` (no printing).
 
 The two are timed in interleaved rounds (a slice of the images through the sweep, then the
 same slice through the loop) so that both see the same machine load. Then the same comparison
@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 from tal_cli.config import load_config  # noqa: E402
 from tal_cli.labels import Labels  # noqa: E402
 from tal_cli.preds import decode_head  # noqa: E402
+from tal_cli.losses import Gains, losses_from_heads  # noqa: E402
 from tal_cli.report import build_report  # noqa: E402
+from tal_cli.sweep import LossTotals  # noqa: E402
 from tal_cli.scene import assign_scenes, load_scene, make_scene  # noqa: E402
 from tal_cli.sources import folder_source, iter_scenes  # noqa: E402
 from tal_cli.sweep import settings_grid, sweep  # noqa: E402
@@ -132,14 +134,16 @@ def main() -> None:
             if not items:
                 continue
             t = time.perf_counter()
-            rows = sweep(iter_scenes(items, cfg.imgsz, cfg.strides, cfg.reg_max, strict=True), settings, points)
+            rows = sweep(iter_scenes(items, cfg.imgsz, cfg.strides, cfg.reg_max, strict=True), settings, points,
+                         on_assignment=LossTotals(len(settings), Gains()))
             ts = time.perf_counter() - t
             t = time.perf_counter()
             positives = [0] * len(settings)
             for item in items:
                 for k, s in enumerate(settings):
                     scene = load_scene(item.image, item.labels, item.preds, cfg.imgsz, cfg.strides, cfg.reg_max)
-                    report = build_report(scene, assign_scenes([scene], s))
+                    a = assign_scenes([scene], s)
+                    report = build_report(scene, a, losses=losses_from_heads(a, [scene.head]))
                     positives[k] += report.summary.positives
             tl = time.perf_counter() - t
             assert positives == [row.positives for row in rows], (positives, [row.positives for row in rows])
@@ -167,16 +171,17 @@ def main() -> None:
                 if not part:
                     continue
                 t = time.perf_counter()
-                sweep(part, settings, points)
+                sweep(part, settings, points, on_assignment=LossTotals(len(settings), Gains()))
                 ts += time.perf_counter() - t
                 t = time.perf_counter()
                 for scene in part:
                     for s in settings:
-                        build_report(scene, assign_scenes([scene], s))
+                        a = assign_scenes([scene], s)
+                        build_report(scene, a, losses=losses_from_heads(a, [scene.head]))
                 tl += time.perf_counter() - t
             n = len(scenes) * len(points)
             print(f"in memory    sweep: {rate(n, ts)}   (Scene objects from make_scene + HeadOutput)")
-            print(f"             loop:  {rate(n, tl)}   (assign_scenes([scene]) + build_report)")
+            print(f"             loop:  {rate(n, tl)}   (assign_scenes([scene]) + losses + build_report)")
             print(f"             ratio: {tl / ts:.1f}x")
         print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
               "other busy processes on these cores distort both figures")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,24 @@ class Letterbox:
         return b * scale + shift
 
 
+@contextmanager
+def open_image(path: str | Path):
+    """``PIL.Image.open`` as a context manager whose failures (opening, or decoding inside the
+    block) become one-line :class:`~tal_cli.errors.InputFileError` naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            yield im
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: image not found") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, expected an image") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
+
+
 def load_image(path: str | Path):
     """Open an image with Pillow as 8-bit RGB, EXIF orientation applied.
 
@@ -60,19 +79,11 @@ def load_image(path: str | Path):
     Raises:
         InputFileError: missing or not an image Pillow can read.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: image not found") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a folder, expected an image") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
+    with open_image(path) as im:
+        im.load()
+        im = ImageOps.exif_transpose(im)
     return to_rgb8(im)
 
 

@@ -192,6 +192,7 @@ def compute_losses(
     *,
     reg_max: int | None = None,
     dfl_unavailable_reason: str | None = None,
+    softplus_sum: Tensor | None = None,
 ) -> Losses:
     """The box, classification and DFL losses of an assignment, with per-anchor and per-gt parts.
 
@@ -208,6 +209,10 @@ def compute_losses(
         gains: multipliers for the gained terms.
         reg_max: R when ``distributions`` is None (for the reach flags only); ignored otherwise.
         dfl_unavailable_reason: the reason reported when ``distributions`` is None.
+        softplus_sum: ``Tensor[B, A] float``, ``softplus(logits).sum(-1)``, optional: it does
+            not depend on the assignment, so a caller assigning the same predictions under
+            several settings can compute it once; background rows then use it (their BCE is
+            ``softplus(x)``), positive rows the direct BCE.
 
     Returns:
         :class:`Losses`, every tensor in ``logits.dtype`` on its device.
@@ -226,9 +231,16 @@ def compute_losses(
     tss = total.clamp(min=1)
 
     # Classification: every anchor, every class.
-    bce = F.binary_cross_entropy_with_logits(logits, target_scores, reduction="none")  # (B, A, C)
-    cls = bce.sum() / tss
-    anchor_cls = bce.sum(-1) / tss  # (B, A)
+    if softplus_sum is None:
+        bce = F.binary_cross_entropy_with_logits(logits, target_scores, reduction="none")  # (B, A, C)
+        anchor_bce = bce.sum(-1)  # (B, A)
+    else:  # BCE(x, 0) = softplus(x) on background rows; positive rows directly (no cancellation)
+        fb, fa = fg.nonzero(as_tuple=True)  # (F,), (F,)
+        anchor_bce = softplus_sum.to(dtype).clone()  # (B, A)
+        anchor_bce[fb, fa] = F.binary_cross_entropy_with_logits(
+            logits[fb, fa], target_scores[fb, fa], reduction="none").sum(-1)  # (F,)
+    cls = anchor_bce.sum() / tss
+    anchor_cls = anchor_bce / tss  # (B, A)
     zero_ba = torch.zeros_like(anchor_cls)
     image_cls_positive = torch.where(fg, anchor_cls, zero_ba).sum(1)  # (B,)
     image_cls_background = torch.where(fg, zero_ba, anchor_cls).sum(1)  # (B,)
@@ -333,16 +345,53 @@ def losses_from_heads(assignment: Assignment, heads: Sequence[HeadOutput], gains
     """
     if len(heads) != assignment.batch_size:
         raise ShapeError(f"heads: expected one per image (B = {assignment.batch_size}), got {len(heads)}")
-    if not heads:
-        raise ShapeError("heads: expected at least one head output")
-    logits = torch.stack([h.logits if h.logits is not None else logits_from_probabilities(h.scores, prob_eps)
-                          for h in heads])  # (B, A, C)
-    with_dist = [h.distributions is not None for h in heads]
-    distributions = torch.stack([h.distributions for h in heads]) if all(with_dist) else None  # (B, A, 4, R)
-    reason = None
-    if not all(with_dist):
-        decoded = [i for i, ok in enumerate(with_dist) if not ok]
-        reason = REASON_DECODED if len(heads) == 1 else f"{REASON_DECODED} (image {', '.join(map(str, decoded))})"
-    pred_boxes = torch.stack([h.boxes for h in heads])  # (B, A, 4)
-    return compute_losses(assignment, logits, distributions, pred_boxes, heads[0].anchors, heads[0].anchor_strides,
-                          gains, reg_max=heads[0].reg_max, dfl_unavailable_reason=reason)
+    inputs = HeadBatch.stack(heads, prob_eps)
+    return inputs.losses(assignment, gains)
+
+
+@dataclass(frozen=True)
+class HeadBatch:
+    """The loss inputs of a batch of head outputs, stacked once (reusable across assignments).
+
+    Attributes:
+        logits: ``Tensor[B, A, C]`` (``logit(p)`` for decoded heads).
+        distributions: ``Tensor[B, A, 4, R]`` or None when any head is decoded.
+        boxes: ``Tensor[B, A, 4] xyxy px``.
+        softplus_sum: ``Tensor[B, A]``, ``softplus(logits).sum(-1)``, i.e. the BCE of every
+            anchor against an all-zero target.
+        anchors, anchor_strides, reg_max, reason: from the first head; ``reason`` says why
+            DFL is unavailable (None when it is).
+    """
+
+    logits: Tensor
+    distributions: Tensor | None
+    boxes: Tensor
+    softplus_sum: Tensor
+    anchors: Tensor
+    anchor_strides: Tensor
+    reg_max: int
+    reason: str | None
+
+    @classmethod
+    def stack(cls, heads: Sequence[HeadOutput], prob_eps: float | None = None) -> "HeadBatch":
+        if not heads:
+            raise ShapeError("heads: expected at least one head output")
+        logits = torch.stack([h.logits if h.logits is not None else logits_from_probabilities(h.scores, prob_eps)
+                              for h in heads])  # (B, A, C)
+        with_dist = [h.distributions is not None for h in heads]
+        distributions = torch.stack([h.distributions for h in heads]) if all(with_dist) else None  # (B, A, 4, R)
+        reason = None
+        if not all(with_dist):
+            decoded = [i for i, ok in enumerate(with_dist) if not ok]
+            reason = REASON_DECODED if len(heads) == 1 else f"{REASON_DECODED} (image {', '.join(map(str, decoded))})"
+        boxes = torch.stack([h.boxes for h in heads])  # (B, A, 4)
+        # BCE against 0 is softplus(x); the BCE kernel keeps it accurate for very negative x
+        background = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction="none").sum(-1)
+        return cls(logits, distributions, boxes, background, heads[0].anchors,
+                   heads[0].anchor_strides, heads[0].reg_max, reason)
+
+    def losses(self, assignment: Assignment, gains: Gains = Gains()) -> Losses:
+        """:func:`compute_losses` of ``assignment`` on these predictions."""
+        return compute_losses(assignment, self.logits, self.distributions, self.boxes, self.anchors,
+                              self.anchor_strides, gains, reg_max=self.reg_max,
+                              dfl_unavailable_reason=self.reason, softplus_sum=self.softplus_sum)

@@ -15,7 +15,7 @@ from torch import Tensor
 from .assigner import assign
 from .assignment import Assignment
 from .errors import InputFileError
-from .images import Letterbox
+from .images import Letterbox, open_image
 from .labels import Labels, read_labels
 from .preds import HeadOutput, read_predictions
 from .settings import AssignerSettings
@@ -54,21 +54,13 @@ def image_size(path: str | Path) -> tuple[int, int]:
     Only the header is read, except for rotated images (EXIF orientation 5-8), which are
     decoded so that the size agrees with ``load_image`` whatever the format's reader does.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
 
-    path = Path(path)
-    try:
-        with Image.open(path) as im:
-            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                im.load()
-                im = ImageOps.exif_transpose(im)
-            w, h = im.size
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: image not found") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a folder, expected an image") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
+    with open_image(path) as im:
+        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+            im.load()
+            im = ImageOps.exif_transpose(im)
+        w, h = im.size
     return h, w
 
 
@@ -93,17 +85,16 @@ def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, 
     return make_scene(image, gts, head, orig_hw, imgsz)
 
 
-def assign_scenes(scenes: Sequence[Scene], settings: AssignerSettings) -> Assignment:
-    """Assign a batch of scenes (same grid and classes), gts padded to the largest count.
+def batch_inputs(scenes: Sequence[Scene]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The assigner's inputs for a batch of scenes (same grid and classes), gts padded to the largest count.
 
     Returns:
-        :class:`~tal_cli.assignment.Assignment` with B = len(scenes); slot j of image b is the
-        j-th gt of ``scenes[b]``.
+        ``(pd_scores [B, A, C], pd_bboxes [B, A, 4], anc_points [A, 2], gt_labels [B, M, 1] int64,
+        gt_bboxes [B, M, 4] float32, mask_gt [B, M, 1] bool)``; slot j of image b is the j-th gt of
+        ``scenes[b]``.
     """
     b = len(scenes)
     m = max((s.num_gts for s in scenes), default=0)
-    head0 = scenes[0].head
-    c = head0.num_classes
     pd_scores = torch.stack([s.head.scores for s in scenes])  # (B, A, C)
     pd_bboxes = torch.stack([s.head.boxes for s in scenes])  # (B, A, 4)
     gt_labels = torch.zeros((b, m, 1), dtype=torch.long)
@@ -114,4 +105,13 @@ def assign_scenes(scenes: Sequence[Scene], settings: AssignerSettings) -> Assign
         gt_labels[i, :n, 0] = s.gt_classes
         gt_bboxes[i, :n] = s.gt_boxes
         mask_gt[i, :n] = True
-    return assign(pd_scores, pd_bboxes, head0.anchors, gt_labels, gt_bboxes, mask_gt, settings.with_(num_classes=c))
+    return pd_scores, pd_bboxes, scenes[0].head.anchors, gt_labels, gt_bboxes, mask_gt
+
+
+def assign_scenes(scenes: Sequence[Scene], settings: AssignerSettings) -> Assignment:
+    """Assign a batch of scenes (see :func:`batch_inputs`); ``num_classes`` comes from the heads.
+
+    Returns:
+        :class:`~tal_cli.assignment.Assignment` with B = len(scenes).
+    """
+    return assign(*batch_inputs(scenes), settings.with_(num_classes=scenes[0].head.num_classes))

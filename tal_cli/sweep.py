@@ -21,8 +21,8 @@ import torch
 from .assigner import assign
 from .assignment import Assignment
 from .errors import TalError
-from .losses import Gains, losses_from_heads
-from .scene import Scene
+from .losses import Gains, HeadBatch
+from .scene import Scene, batch_inputs
 from .settings import AssignerSettings
 
 SCHEMA = "tal.sweep/1"
@@ -293,24 +293,6 @@ def auto_batch_size(num_anchors: int, num_classes: int) -> int:
     return max(1, min(MAX_BATCH, BATCH_SCORES // max(1, num_anchors * num_classes)))
 
 
-def _batch_inputs(scenes: Sequence[Scene]) -> tuple[torch.Tensor, ...]:
-    """The assigner's inputs for a batch, exactly as :func:`~tal_cli.scene.assign_scenes` builds them
-    (gts padded to the largest count), built once and reused for every setting."""
-    b = len(scenes)
-    m = max(s.num_gts for s in scenes)
-    pd_scores = torch.stack([s.head.scores for s in scenes])  # (B, A, C)
-    pd_bboxes = torch.stack([s.head.boxes for s in scenes])  # (B, A, 4)
-    gt_labels = torch.zeros((b, m, 1), dtype=torch.long)
-    gt_bboxes = torch.zeros((b, m, 4), dtype=torch.float32)
-    mask_gt = torch.zeros((b, m, 1), dtype=torch.bool)
-    for i, s in enumerate(scenes):
-        n = s.num_gts
-        gt_labels[i, :n, 0] = s.gt_classes
-        gt_bboxes[i, :n] = s.gt_boxes
-        mask_gt[i, :n] = True
-    return pd_scores, pd_bboxes, scenes[0].head.anchors, gt_labels, gt_bboxes, mask_gt
-
-
 def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting_points: Sequence[SweepSetting] | None = None,
           *, skipped: int | Callable[[], int] = 0, batch_size: int | None = None,
           on_batch: Callable[[int], None] | None = None,
@@ -355,7 +337,7 @@ def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting
             raise TalError("too many images for one sweep")
         sizes = torch.cat([_size_bin(s.gt_boxes) for s in batch])
         classes = torch.cat([s.gt_classes for s in batch])
-        inputs = _batch_inputs(batch)
+        inputs = batch_inputs(batch)
         first_keys = None
         with torch.no_grad():
             for k, s in enumerate(settings):
@@ -398,9 +380,13 @@ class LossTotals:
         self.sums = torch.zeros(num_settings, 3, dtype=torch.float64)  # box, cls, dfl (gained)
         self.images = [0] * num_settings
         self.reason: str | None = None
+        self._batch: Sequence[Scene] | None = None
+        self._inputs: HeadBatch | None = None
 
     def __call__(self, k: int, assignment: Assignment, batch: Sequence[Scene]) -> None:
-        losses = losses_from_heads(assignment, [s.head for s in batch], self.gains)
+        if batch is not self._batch:  # stacked once per batch, reused for every setting
+            self._batch, self._inputs = batch, HeadBatch.stack([s.head for s in batch])
+        losses = self._inputs.losses(assignment, self.gains)
         tss = losses.target_scores_sum.double()
         per_image = assignment.target_score.double().sum(1).clamp(min=1)  # (B,) each image's normaliser
         scale = tss / per_image  # (B,) undo the batch normaliser, apply the image's

@@ -403,3 +403,22 @@ def test_gradients_reach_the_predictions() -> None:
     sum(losses.gained.as_tuple()).backward()
     assert logits.grad is not None and dist.grad is not None
     assert bool(dist.grad[0][a.fg_mask[0]].abs().sum() > 0) and bool((dist.grad[0][~a.fg_mask[0]] == 0).all())
+
+
+def test_softplus_form_equals_direct_bce() -> None:
+    """compute_losses with a precomputed softplus sum (the sweep's reuse) equals the direct BCE."""
+    from tal_cli.losses import HeadBatch
+    from tal_cli.scene import assign_scenes, load_scene
+    from tal_cli.settings import AssignerSettings
+
+    root = Path(__file__).resolve().parents[1] / "samples"
+    scene = load_scene(root / "images" / "coffee.png", root / "labels" / "coffee.txt", root / "preds" / "coffee.pt",
+                       (640, 640), (8, 16, 32), 16)
+    a = assign_scenes([scene], AssignerSettings(topk=10, alpha=0.5, beta=6.0, num_classes=8, variant="ultralytics"))
+    h = scene.head
+    direct = compute_losses(a, h.logits[None], h.distributions[None], h.boxes[None], h.anchors, h.anchor_strides)
+    reused = HeadBatch.stack([h]).losses(a)
+    for x, y in zip(direct.raw.as_tuple(), reused.raw.as_tuple()):
+        assert float(y) == pytest.approx(float(x), rel=1e-6)
+    torch.testing.assert_close(reused.anchor_cls, direct.anchor_cls, rtol=1e-5, atol=1e-9)
+    assert torch.equal(reused.anchor_box, direct.anchor_box)
