@@ -44,6 +44,13 @@ GtOpt = Annotated[Optional[int], typer.Option("--gt", help="Show every candidate
 OutOpt = Annotated[Optional[Path], typer.Option(help="Write overlay PNGs, one per stride, to this folder.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.assign/1) instead of tables.")]
 SortOpt = Annotated[GtOrder, typer.Option(help="Row order: problems (no positives, lost anchors) first, or index.")]
+MaxZeroOpt = Annotated[Optional[list[str]], typer.Option(
+    "--max-zero-positive-rate", metavar="[BUCKET=]RATE",
+    help="CI gate: fail (exit 3) when more than RATE (0..1) of the gts get no positive; BUCKET small, "
+         "medium or large limits it to that COCO size. Repeatable.", show_default=False)]
+MinPosOpt = Annotated[Optional[list[str]], typer.Option(
+    "--min-positives-per-gt", metavar="N",
+    help="CI gate: fail (exit 3) when the mean number of positives per gt is below N.", show_default=False)]
 LimitOpt = Annotated[Optional[int], typer.Option(help="Show at most N gt rows (0: all). Default: all up to 40 gts, else 25.", min=0, show_default=False)]
 # tal sweep: list options take several values (--topk 5 10 13, --topk 5 --topk 10, --topk 5,10).
 SourceArg = Annotated[Optional[list[Path]], typer.Argument(help="Nothing (the config's samples), a folder with images/ labels/ preds/, a dataset YAML (with --preds), or IMAGE LABELS PREDS.", show_default=False)]
@@ -96,6 +103,33 @@ def _fail(message: str) -> None:
     raise typer.Exit(EXIT_ERROR)
 
 
+def _gates(max_zero_positive_rate, min_positives_per_gt):
+    """Parse the gate options up front; a bad value is a usage error (exit 2)."""
+    from .errors import ConfigError
+    from .gates import parse_gates
+
+    try:
+        return parse_gates(max_zero_positive_rate or (), min_positives_per_gt or ())
+    except ConfigError as exc:
+        _usage_error(str(exc))
+
+
+def _gates_json(results) -> list[dict[str, object]]:
+    return [{"gate": r.gate.text, "subject": r.subject, "value": r.value, "limit": r.gate.limit, "passed": r.passed}
+            for r in results]
+
+
+def _enforce_gates(results) -> None:
+    """After the full result is out: name each violated gate on stderr and exit with EXIT_GATE."""
+    from .gates import EXIT_GATE
+
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        typer.echo(f"Gate failed: {r.message()}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_GATE)
+
+
 def reports_errors(func):
     """Turn library errors into one ``Error: ...`` line on stderr and exit code 1."""
 
@@ -120,7 +154,7 @@ def _console(stderr: bool = False, width: int = 200):
 
 
 @app.command(
-    epilog="\b\nExamples:\n"
+    epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
     "  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt\n"
     "  tal assign IMG LBL PREDS --variant ultralytics --topk 13 --gt 4\n"
     "  tal assign IMG LBL PREDS --json > assignment.json\n"
@@ -143,6 +177,8 @@ def assign(
     as_json: JsonOpt = False,
     sort: SortOpt = GtOrder.problems,
     limit: LimitOpt = None,
+    max_zero_positive_rate: MaxZeroOpt = None,
+    min_positives_per_gt: MinPosOpt = None,
 ) -> None:
     """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
 
@@ -154,6 +190,9 @@ def assign(
     from .report import build_report, candidate_rows, candidates_to_json, order_gt_rows, report_to_json
     from .scene import assign_scenes, load_scene
 
+    from .gates import check, outcome_of_gts
+
+    gates = _gates(max_zero_positive_rate, min_positives_per_gt)
     cfg = load_config(config).override(variant=variant.value if variant else None, topk=topk, alpha=alpha, beta=beta, imgsz=imgsz)
     class_names = read_dataset_names(names) if names is not None else cfg.names
     scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max)
@@ -163,6 +202,7 @@ def assign(
     assignment = assign_scenes([scene], cfg.assigner_settings(scene.head.num_classes))
     losses = losses_from_heads(assignment, [scene.head], Gains(**cfg.gains))
     report = build_report(scene, assignment, 0, class_names, losses)
+    gate_results = check(gates, outcome_of_gts(report.gts), str(image))
 
     written = []
     if out is not None:
@@ -174,7 +214,10 @@ def assign(
             doc["candidates"] = {"gt": gt, "rows": candidates_to_json(candidate_rows(scene, assignment, gt, losses=losses))}
         if out is not None:
             doc["overlays"] = [str(p) for p in written]
+        if gates:
+            doc["gates"] = _gates_json(gate_results)
         typer.echo(json.dumps(doc, indent=1))
+        _enforce_gates(gate_results)
         return
 
     from .tables import candidate_table, gt_table, summary_text
@@ -197,6 +240,7 @@ def assign(
                           "--limit 0 shows all, --json lists every gt.")
     for path in written:
         console.print(f"wrote {path}")
+    _enforce_gates(gate_results)
 
 
 def _write_overlays(scene, assignment, class_names, out: Path, gts) -> list[Path]:
@@ -294,7 +338,7 @@ def _list_values(option: str, raw: Optional[list[str]], convert, ok, expected: s
 
 @app.command(
     cls=_ListOptionsCommand,
-    epilog="\b\nExamples:\n"
+    epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
     "  tal sweep --topk 5 10 13\n"
     "  tal sweep data/ --alpha 0.5 1 --beta 4 6 --plot sweep.png --csv sweep.csv\n"
     "  tal sweep data.yaml --preds preds/ --split val --variant yolov8 ultralytics --by-class\n"
@@ -316,6 +360,8 @@ def sweep(
     csv_path: CsvOpt = None,
     plot: PlotOpt = None,
     by_class: ByClassOpt = False,
+    max_zero_positive_rate: MaxZeroOpt = None,
+    min_positives_per_gt: MinPosOpt = None,
 ) -> None:
     """Assign many images under several settings: one row of totals per setting.
 
@@ -337,6 +383,9 @@ def sweep(
     from .sweep import LossTotals
     from .sweep import sweep as run_sweep
 
+    from .gates import check, outcome_of_row
+
+    gates = _gates(max_zero_positive_rate, min_positives_per_gt)
     cfg = load_config(config).override(imgsz=imgsz)
     points = settings_grid(
         _list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1") or [cfg.topk],
@@ -394,6 +443,8 @@ def sweep(
     if plot is not None:
         written.append(_write_sweep_plot(plot, rows, src.description, cfg))
 
+    gate_results = [r for row in rows for r in check(
+        gates, outcome_of_row(row), f"setting topk {row.topk} alpha {row.alpha:g} beta {row.beta:g} {row.variant}")]
     if as_json:
         fixed = {"eps": cfg.eps, "topk2": cfg.topk2, "iou": cfg.iou, "conflict": cfg.conflict,
                  "small_box_floor": cfg.small_box_floor, "imgsz": list(cfg.imgsz), "strides": list(cfg.strides),
@@ -402,7 +453,10 @@ def sweep(
                             by_class=by_class)
         if written:
             doc["written"] = [str(p) for p in written]
+        if gates:
+            doc["gates"] = _gates_json(gate_results)
         typer.echo(json.dumps(doc, indent=1))
+        _enforce_gates(gate_results)
         return
 
     from .tables import sweep_class_table, sweep_table
@@ -438,6 +492,7 @@ def sweep(
             say(f"  ... {len(skipped) - 10} more; --json lists every one.")
     for path in written:
         say(f"wrote {path}")
+    _enforce_gates(gate_results)
 
 
 def _write_sweep_csv(path: Path, rows) -> Path:
