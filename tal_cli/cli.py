@@ -119,6 +119,14 @@ def _gates_json(results) -> list[dict[str, object]]:
             for r in results]
 
 
+def _emit_json(doc: dict, gates, results) -> None:
+    """Print the one JSON document (with its ``gates`` list when gates were given), then enforce them."""
+    if gates:
+        doc["gates"] = _gates_json(results)
+    typer.echo(json.dumps(doc, indent=1))
+    _enforce_gates(results)
+
+
 def _enforce_gates(results) -> None:
     """After the full result is out: name each violated gate on stderr and exit with EXIT_GATE."""
     from .gates import EXIT_GATE
@@ -214,10 +222,7 @@ def assign(
             doc["candidates"] = {"gt": gt, "rows": candidates_to_json(candidate_rows(scene, assignment, gt, losses=losses))}
         if out is not None:
             doc["overlays"] = [str(p) for p in written]
-        if gates:
-            doc["gates"] = _gates_json(gate_results)
-        typer.echo(json.dumps(doc, indent=1))
-        _enforce_gates(gate_results)
+        _emit_json(doc, gates, gate_results)
         return
 
     from .tables import candidate_table, gt_table, summary_text
@@ -453,10 +458,7 @@ def sweep(
                             by_class=by_class)
         if written:
             doc["written"] = [str(p) for p in written]
-        if gates:
-            doc["gates"] = _gates_json(gate_results)
-        typer.echo(json.dumps(doc, indent=1))
-        _enforce_gates(gate_results)
+        _emit_json(doc, gates, gate_results)
         return
 
     from .tables import sweep_class_table, sweep_table

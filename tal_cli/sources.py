@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import Sample
 from .errors import InputFileError, TalError
 
 #: Image suffixes looked for in folders (those ultralytics accepts that Pillow can read).
@@ -20,13 +21,9 @@ DATASET_SUFFIXES = (".yaml", ".yml")
 SPLITS = ("train", "val", "test")
 
 
-@dataclass(frozen=True)
-class Item:
-    """One image to assign: its label file (None: background) and its PREDS file."""
-
-    image: Path
-    labels: Path | None
-    preds: Path
+#: One image to assign: its label file (None: background) and its PREDS file (the same record
+#: a config's ``samples`` holds).
+Item = Sample
 
 
 @dataclass(frozen=True)
