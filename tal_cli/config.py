@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -245,5 +245,3 @@ def load_config(path: str | Path | None) -> Config:
     path = Path(path)
     return config_from_dict(read_yaml(path, "config file"), path)
 
-
-CONFIG_FIELDS = tuple(f.name for f in fields(Config))

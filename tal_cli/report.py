@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .anchors import Level
+from .anchors import Level, anchor_cell
 from .assignment import Assignment
 from .losses import Losses
 from .scene import Scene
@@ -183,12 +183,6 @@ def _level_of(anchors: torch.Tensor, levels: Sequence[Level]) -> torch.Tensor:
     return torch.bucketize(anchors, stops, right=True)
 
 
-def _cell(anchor: int, levels: Sequence[Level], level: int) -> tuple[int, tuple[int, int]]:
-    lv = levels[level]
-    row, col = divmod(anchor - lv.start, lv.width)
-    return lv.stride, (col, row)
-
-
 def settings_dict(assignment: Assignment) -> dict[str, object]:
     """The settings as JSON-ready values."""
     s = assignment.settings
@@ -329,10 +323,10 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
 
     positives = []
     fg_iou, fg_metric = a_.positive_iou[b][fg_anchors].tolist(), a_.positive_metric[b][fg_anchors].tolist()
-    for k, (an, g, lvl) in enumerate(zip(fg_anchors.tolist(), fg_gt.tolist(), fg_lvl.tolist())):
-        stride, cell = _cell(an, levels, lvl)
+    for k, (an, g) in enumerate(zip(fg_anchors.tolist(), fg_gt.tolist())):
+        stride, col, row = anchor_cell(an, levels)
         positives.append(PositiveRow(
-            anchor=an, stride=stride, cell=cell, gt=g, score=float(fg_score[k]), iou=fg_iou[k], metric=fg_metric[k],
+            anchor=an, stride=stride, cell=(col, row), gt=g, score=float(fg_score[k]), iou=fg_iou[k], metric=fg_metric[k],
             target_score=float(tscore[an]), contested=bool(contested[an]), handed=bool(handed[an]),
             choosers=tuple(sorted(choosers.get(an, [g] if not handed[an] else []))),
             **_anchor_losses(losses, b, an)))
@@ -373,9 +367,10 @@ def candidate_rows(scene: Scene, assignment: Assignment, gt: int, image_index: i
     rows = []
     cols = zip(pa.tolist(), a_.pair_in_box[sel].tolist(), a_.pair_score[sel].tolist(), a_.pair_iou[sel].tolist(),
                a_.pair_metric[sel].tolist(), a_.pair_rank[sel].tolist(), a_.pair_selected[sel].tolist(),
-               a_.pair_tied[sel].tolist(), _level_of(pa, levels).tolist())
-    for an, in_box, s, u, t, rank, selected, tied, lvl in cols:
-        stride, cell = _cell(an, levels, lvl)
+               a_.pair_tied[sel].tolist())
+    for an, in_box, s, u, t, rank, selected, tied in cols:
+        stride, col, row = anchor_cell(an, levels)
+        cell = (col, row)
         holder = int(gidx[an]) if bool(fg[an]) else None
         terms = _anchor_losses(losses, b, an) if holder == gt else {}
         terms.pop("beyond_reach", None)
@@ -384,8 +379,8 @@ def candidate_rows(scene: Scene, assignment: Assignment, gt: int, image_index: i
                                  **terms))
     outside = ((fg & (gidx == gt)).nonzero().squeeze(1)).tolist()
     for an in sorted(set(outside) - anchors_of_interest):
-        lvl = int(_level_of(torch.tensor([an]), levels)[0])
-        stride, cell = _cell(an, levels, lvl)
+        stride, col, row = anchor_cell(an, levels)
+        cell = (col, row)
         score = float(scene.head.scores[an, scene.gt_classes[gt]])
         terms = _anchor_losses(losses, b, an)
         terms.pop("beyond_reach", None)
