@@ -25,6 +25,11 @@ class Variant(str, Enum):
     ultralytics = "ultralytics"
 
 
+class Head(str, Enum):
+    one2many = "one2many"
+    one2one = "one2one"
+
+
 class GtOrder(str, Enum):
     problems = "problems"
     index = "index"
@@ -38,6 +43,10 @@ VariantOpt = Annotated[Optional[Variant], typer.Option(help="yolov8: YOLOv8-era 
 TopkOpt = Annotated[Optional[int], typer.Option(help="K: anchors each gt selects.", min=1, show_default=False)]
 AlphaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the class score in the metric.", min=0, show_default=False)]
 BetaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the IoU in the metric.", min=0, show_default=False)]
+HeadOpt = Annotated[Optional[Head], typer.Option(
+    help="Branch of an end-to-end head (YOLO26, YOLOv10): one2many, or one2one with its own preset "
+         "(topk 7, topk2 1, variant ultralytics; flags still win). Default: one2many, or the file's only branch.",
+    show_default=False)]
 ImgszOpt = Annotated[Optional[int], typer.Option(help="Network input size N (NxN).", min=32, show_default=False)]
 NamesOpt = Annotated[Optional[Path], typer.Option(help="Dataset YAML with class 'names' (list or mapping).", show_default=False)]
 GtOpt = Annotated[Optional[int], typer.Option("--gt", help="Show every candidate anchor of gt N.", min=0, show_default=False)]
@@ -59,7 +68,7 @@ AlphaListOpt = Annotated[Optional[list[str]], typer.Option("--alpha", metavar="A
 BetaListOpt = Annotated[Optional[list[str]], typer.Option("--beta", metavar="B...", help="Values of beta to sweep (>= 0). Default: the config's.", show_default=False)]
 VariantListOpt = Annotated[Optional[list[str]], typer.Option("--variant", metavar="V...", help="Variants to sweep: yolov8, ultralytics. Default: the config's.", show_default=False)]
 PredsDirOpt = Annotated[Optional[Path], typer.Option("--preds", help="Folder of <image stem>.pt predictions (dataset YAML; replaces a folder's preds/).", show_default=False)]
-SplitOpt = Annotated[str, typer.Option("--split", help="Split of a dataset YAML to sweep (train, val, test).")]
+SplitOpt = Annotated[str, typer.Option("--split", help="Split of a dataset YAML (train, val, test).")]
 SweepJsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.sweep/1) instead of tables.")]
 CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Also write the rows to this CSV file.", show_default=False)]
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of positives per gt and gts without positives.", show_default=False)]
@@ -185,13 +194,15 @@ def assign(
     as_json: JsonOpt = False,
     sort: SortOpt = GtOrder.problems,
     limit: LimitOpt = None,
+    head: HeadOpt = None,
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
 ) -> None:
     """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
 
     IMAGE and LABELS are letterboxed to the network input exactly as training does; PREDS is
-    the head output saved from your model for that image.
+    the head output saved from your model for that image (tal export writes it). A PREDS file
+    that records its input size, strides and reg_max (tal export's do) is read with those.
     """
     from .config import load_config, read_dataset_names
     from .losses import Gains, losses_from_heads
@@ -200,10 +211,18 @@ def assign(
 
     from .gates import check, outcome_of_gts
 
+    from .settings import HEAD_PRESETS
+
     gates = _gates(max_zero_positive_rate, min_positives_per_gt)
-    cfg = load_config(config).override(variant=variant.value if variant else None, topk=topk, alpha=alpha, beta=beta, imgsz=imgsz)
-    class_names = read_dataset_names(names) if names is not None else cfg.names
-    scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max)
+    base = load_config(config)
+    flags = dict(variant=variant.value if variant else None, topk=topk, alpha=alpha, beta=beta, imgsz=imgsz)
+    cfg = base.override(**flags)
+    scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max, head.value if head else None)
+    if imgsz is not None and scene.head.meta is not None and scene.head.imgsz != cfg.imgsz:
+        _fail(f"--imgsz {imgsz}: {preds} was made at input {scene.head.imgsz[0]}x{scene.head.imgsz[1]} "
+              "(its metadata says); drop --imgsz or export again at that size")
+    cfg = base.override(**HEAD_PRESETS[scene.head.head]).override(**flags)
+    class_names = _class_names(names, None, scene.head.meta, cfg)
     if gt is not None and gt >= scene.num_gts:
         _fail(f"--gt {gt}: {labels} has {scene.num_gts} gts (0..{scene.num_gts - 1})" if scene.num_gts
               else f"--gt {gt}: {labels} has no gts")
@@ -231,7 +250,8 @@ def assign(
     console.print(summary_text(report))
     if gt is not None:
         console.print(gt_table([report.gts[gt]], report.strides, report=report))
-        console.print(candidate_table(candidate_rows(scene, assignment, gt, losses=losses), report.gts[gt]))
+        console.print(candidate_table(candidate_rows(scene, assignment, gt, losses=losses), report.gts[gt],
+                                      report.losses.third if report.losses else "dfl"))
     elif not report.gts:
         console.print("No gts: a background image; every anchor is background.")
     else:
@@ -246,6 +266,19 @@ def assign(
     for path in written:
         console.print(f"wrote {path}")
     _enforce_gates(gate_results)
+
+
+def _class_names(names: Path | None, source_names, meta, cfg) -> dict[int, str]:
+    """Class names: --names, else the source's dataset YAML, else the PREDS file's, else the config's."""
+    from .config import read_dataset_names
+
+    if names is not None:
+        return read_dataset_names(names)
+    if source_names is not None:
+        return source_names
+    if meta is not None and meta.names:
+        return meta.names
+    return cfg.names
 
 
 def _write_overlays(scene, assignment, class_names, out: Path, gts) -> list[Path]:
@@ -365,6 +398,7 @@ def sweep(
     csv_path: CsvOpt = None,
     plot: PlotOpt = None,
     by_class: ByClassOpt = False,
+    head: HeadOpt = None,
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
 ) -> None:
@@ -378,6 +412,7 @@ def sweep(
     """
     import math
     from contextlib import nullcontext
+    from dataclasses import replace
 
     from rich.text import Text
 
@@ -390,8 +425,10 @@ def sweep(
 
     from .gates import check, outcome_of_row
 
+    from .settings import HEAD_PRESETS
+
     gates = _gates(max_zero_positive_rate, min_positives_per_gt)
-    cfg = load_config(config).override(imgsz=imgsz)
+    cfg = load_config(config).override(**HEAD_PRESETS[head.value if head else "one2many"]).override(imgsz=imgsz)
     points = settings_grid(
         _list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1") or [cfg.topk],
         _list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0") or [cfg.alpha],
@@ -407,7 +444,8 @@ def sweep(
     if len(source or []) not in (0, 1, 3):
         _usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
     src = resolve_source(list(source or []), samples, _display_path(cfg.source), preds, split)
-    class_names = read_dataset_names(names) if names is not None else (src.names if src.names is not None else cfg.names)
+    if names is not None:
+        read_dataset_names(names)  # a bad --names fails before the work
 
     err = _console(stderr=True)
     skipped = list(src.skipped)
@@ -433,7 +471,16 @@ def sweep(
             progress.advance(task, n)
 
     with progress if progress is not None else nullcontext():
-        scenes = iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, on_skip, strict=src.strict)
+        metas = []
+
+        def noting_meta(scenes):
+            for scene in scenes:
+                if not metas and scene.head.meta is not None:
+                    metas.append(scene.head.meta)
+                yield scene
+
+        scenes = noting_meta(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, on_skip, strict=src.strict,
+                                         head=head.value if head else None))
         loss_totals = LossTotals(len(settings), Gains(**cfg.gains))
         rows = run_sweep(scenes, settings, points, skipped=lambda: len(skipped), on_batch=on_batch,
                          on_assignment=loss_totals)
@@ -441,6 +488,9 @@ def sweep(
     if rows[0].images == 0:
         first = f"; first: {skipped[0].text}" if skipped else ""
         _fail(f"no image to assign in {src.description}: {len(skipped)} skipped{first}")
+    if metas:  # the files' own input size, strides and reg_max (the first file's, if they differ)
+        cfg = replace(cfg, imgsz=metas[0].imgsz, strides=metas[0].strides, reg_max=metas[0].reg_max)
+    class_names = _class_names(names, src.names, metas[0] if metas else None, cfg)
 
     written = []
     if csv_path is not None:
@@ -453,7 +503,7 @@ def sweep(
     if as_json:
         fixed = {"eps": cfg.eps, "topk2": cfg.topk2, "iou": cfg.iou, "conflict": cfg.conflict,
                  "small_box_floor": cfg.small_box_floor, "imgsz": list(cfg.imgsz), "strides": list(cfg.strides),
-                 "reg_max": cfg.reg_max, "config": str(_display_path(cfg.source)) if cfg.source else None}
+                 "reg_max": cfg.reg_max, "head": head.value if head else None, "config": str(_display_path(cfg.source)) if cfg.source else None}
         doc = sweep_to_json(rows, source=src.description, fixed=fixed, skipped=skipped, names=class_names,
                             by_class=by_class)
         if written:
@@ -479,6 +529,7 @@ def sweep(
     say(f"input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides {'/'.join(map(str, cfg.strides))}; every setting: iou {cfg.iou}, "
         f"conflict {cfg.conflict}, eps {cfg.eps:g}" + (f", topk2 {cfg.topk2}" if cfg.topk2 is not None else "")
         + (f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}" if cfg.small_box_floor is not None else "")
+        + (f", head {head.value}" if head else "")
         + (f" (config {_display_path(cfg.source)})" if cfg.source else ""))
     say(f"{len(rows)} settings: {lists}. small/medium/large: gts of that size (letterboxed area < 32², < 96², "
         "larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with the first row's.")
@@ -526,6 +577,121 @@ def _write_sweep_plot(path: Path, rows, description: str, cfg) -> Path:
     except OSError as exc:
         raise InputFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
+
+
+# --- tal export ------------------------------------------------------------------------------
+
+ModelArg = Annotated[str, typer.Argument(
+    help="Ultralytics weights (.pt; ultralytics unpickles it, so only files you trust) or a model YAML "
+         "(random weights from --seed: a path, or a name such as yolov8n.yaml, yolo26n.yaml).", show_default=False)]
+ExportSourceArg = Annotated[Path, typer.Argument(
+    help="An image, a folder of images (a dataset folder's images/), or a dataset YAML (see --split).",
+    show_default=False)]
+ExportOutOpt = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", help="Folder for the <stem>.pt files. Default for a dataset folder with images/: its preds/.",
+    show_default=False)]
+ExportHeadOpt = Annotated[Optional[Head], typer.Option(
+    "--head", help="Save only this branch of an end-to-end head. Default: every branch the model has.",
+    show_default=False)]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the random weights of a model YAML.")]
+DeviceOpt = Annotated[str, typer.Option(help="Where the network runs: cpu, cuda, cuda:1, mps.")]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace .pt files that already exist in OUT.")]
+
+
+@app.command(
+    "export",
+    epilog='\b\nNeeds the ultralytics extra: pip install "tal[ultralytics]".\n'
+    "Exit codes: 0 done, 1 bad input or ultralytics missing, 2 bad usage.\n\n\b\nExamples:\n"
+    "  tal export runs/detect/train/weights/best.pt data/ --imgsz 640\n"
+    "  tal export yolo26n.yaml samples/images --out /tmp/preds\n"
+    "  tal export best.pt data.yaml --split val --out preds/ && tal sweep data.yaml --preds preds/",
+)
+@reports_errors
+def export(
+    model: ModelArg,
+    source: ExportSourceArg,
+    out: ExportOutOpt = None,
+    imgsz: ImgszOpt = None,
+    head: ExportHeadOpt = None,
+    split: SplitOpt = "val",
+    config: ConfigOpt = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Save your model's raw head output for each image, ready for tal assign and tal sweep.
+
+    Each image is letterboxed exactly as tal assign letterboxes its labels, run once in eval
+    mode (not fused, so end-to-end heads keep their one-to-many branch), and saved as
+    OUT/<stem>.pt with its input size, strides, reg_max, classes and versions; the files load
+    with torch.load(weights_only=True). For a dataset folder (images/, labels/) the files go to
+    its preds/, after which `tal sweep FOLDER` works as it is.
+    """
+    from .config import load_config
+    from .export import check_imgsz, import_ultralytics, load_model, plan_export, run_export
+    from .sources import plural
+
+    import_ultralytics()
+    cfg = load_config(config).override(imgsz=imgsz)
+    plan = plan_export(source, out, split)
+    existing = [target for _, target in plan.jobs if target.exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
+        _fail(f"{_display_path(existing[0])}{more} already exist; add --overwrite to replace them")
+    net = load_model(model, seed=seed, device=device)
+    check_imgsz(cfg.imgsz, net.strides)
+
+    err = _console(stderr=True)
+    written, skipped = [], []
+    progress = None
+    if len(plan.jobs) > 1 and sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        progress = Progress(TextColumn(f"exporting with {net.source}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=err, transient=True)
+    from contextlib import nullcontext
+
+    with progress if progress is not None else nullcontext():
+        task = progress.add_task("export", total=len(plan.jobs)) if progress is not None else None
+        for image, path, problem in run_export(net, plan, cfg.imgsz, head.value if head else None):
+            if path is not None:
+                written.append(path)
+            else:
+                skipped.append(image)
+                err.print(f"Warning: skipped {problem}", markup=False, highlight=False, soft_wrap=True)
+            if progress is not None:
+                progress.advance(task)
+    if not written:
+        _fail(f"nothing exported from {plan.description}: {plural(len(skipped), 'image')} skipped")
+
+    saved = head.value if head else "+".join(net.branches)
+    out_dir = _display_path(plan.out)
+    typer.echo(f"exported {plural(len(written), 'image')} of {plan.description} to {out_dir}/ with {net.source} "
+               f"(ultralytics {net.version}): input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides "
+               f"{'/'.join(map(str, net.strides))}, reg_max {net.reg_max}, {net.num_classes} classes, "
+               f"head {saved}" + (f"; {len(skipped)} skipped" if skipped else ""))
+    if len(written) <= 10:
+        for path in written:
+            typer.echo(f"wrote {_display_path(path)}")
+    typer.echo("next: " + _after_export(source, plan, written, split, net))
+
+
+def _after_export(source: Path, plan, written: list[Path], split: str, net) -> str:
+    """The command that uses what was just exported."""
+    version = tuple(int(p) for p in net.version.split(".")[:2] if p.isdigit())
+    flags = " --variant ultralytics" if version >= (8, 4) else ""
+    src, out = _display_path(source), _display_path(plan.out)
+    if source.is_dir() and plan.out == source / "preds":
+        command = f"tal sweep {src}{flags}"
+    elif source.suffix.lower() in (".yaml", ".yml"):
+        command = f"tal sweep {src} --preds {out} --split {split}{flags}"
+    elif source.is_dir() and source.name == "images" and (source.parent / "labels").is_dir():
+        command = f"tal sweep {_display_path(source.parent)} --preds {out}{flags}"
+    else:
+        command = f"tal assign IMAGE LABELS {out}/<stem>.pt{flags}"
+    if "one2one" in net.branches:
+        command += "   (--head one2one: the one-to-one branch)"
+    return command
 
 
 def main() -> None:

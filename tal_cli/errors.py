@@ -18,3 +18,7 @@ class ConfigError(TalError):
 
 class ShapeError(TalError, ValueError):
     """A tensor does not have the shape a function expects ("expected X, got Y")."""
+
+
+class MissingExtraError(TalError):
+    """An optional dependency is not installed; the message says what to install."""

@@ -10,6 +10,11 @@ the three terms a YOLOv8-style trainer minimises, as the reference does:
 - DFL: target distances ``ltrb`` in grid units clamped to ``[0, R - 1 - 0.01]``, split between
   bins ``floor`` and ``floor + 1``, ``-(wl * log_softmax[l] + wr * log_softmax[l + 1])`` averaged
   over the 4 sides, times ``w``, summed, ``/ tss``;
+- for R = 1 heads (YOLO26: plain distances, no bins) an L1 term takes DFL's place, as
+  ultralytics 8.4 trains it: predicted and target distances ``ltrb`` (grid units, target not
+  clamped) times the stride, divided by the input width (left, right) or height (top,
+  bottom), ``|pred - target|`` averaged over the 4 sides, times ``w``, summed, ``/ tss``, with
+  the dfl gain;
 - gained values: box x 7.5, cls x 0.5, dfl x 1.5 (ultralytics defaults, see :class:`Gains`).
 
 Every per-anchor and per-gt breakdown is already divided by ``tss`` (and not multiplied by a
@@ -37,10 +42,7 @@ from .preds import HeadOutput
 DFL_MARGIN = 0.01
 
 REASON_DECODED = "decoded predictions carry no box distributions"
-REASON_NO_DFL = (
-    "the head has reg_max 1 (plain distances, no distribution bins), so DFL does not apply; "
-    "YOLO26-style heads train an L1 distance term instead, which tal does not compute"
-)
+REASON_NO_SIZE = "the input size is not known, so the L1 distance term of a reg_max 1 head cannot be normalised"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ class LossTerms:
     Attributes:
         box: ``Tensor[] float``, the CIoU box term.
         cls: ``Tensor[] float``, the classification (BCE) term.
-        dfl: ``Tensor[] float``, the distribution focal term, or None when unavailable.
+        dfl: ``Tensor[] float``, the third term: the distribution focal term, or for R = 1
+            heads the L1 distance term (:attr:`Losses.third` says which); None when unavailable.
     """
 
     box: Tensor
@@ -89,6 +92,8 @@ class Losses:
         gains: the gains used.
         target_scores_sum: ``Tensor[] float``, the normaliser ``max(target_score_total, 1)``.
         target_score_total: ``Tensor[] float``, ``sum(target_scores)`` before the ``max(., 1)``.
+        third: ``"dfl"``, or ``"l1"`` for R = 1 heads: what ``raw.dfl``, ``anchor_dfl`` and
+            ``gt_dfl`` hold (ultralytics keeps both in the same slot and gain).
         reg_max: R, DFL bins of the head (1: plain distances), or None if not known.
         dfl_reach: ``R - 1 - 0.01``, the largest target distance (grid units) the DFL bins can
             express; None when R is 1 or not known.
@@ -121,6 +126,7 @@ class Losses:
     gains: Gains
     target_scores_sum: Tensor
     target_score_total: Tensor
+    third: str
     reg_max: int | None
     dfl_reach: float | None
     dfl_unavailable_reason: str | None
@@ -193,6 +199,7 @@ def compute_losses(
     reg_max: int | None = None,
     dfl_unavailable_reason: str | None = None,
     softplus_sum: Tensor | None = None,
+    input_hw: tuple[int, int] | None = None,
 ) -> Losses:
     """The box, classification and DFL losses of an assignment, with per-anchor and per-gt parts.
 
@@ -213,6 +220,8 @@ def compute_losses(
             not depend on the assignment, so a caller assigning the same predictions under
             several settings can compute it once; background rows then use it (their BCE is
             ``softplus(x)``), positive rows the direct BCE.
+        input_hw: network input ``(height, width)`` px as the grid spans it (finest grid times
+            its stride); needed for the L1 term of R = 1 heads, else that term is None.
 
     Returns:
         :class:`Losses`, every tensor in ``logits.dtype`` on its device.
@@ -267,10 +276,17 @@ def compute_losses(
 
     reason = None
     dfl = dfl_terms = None
+    third = "l1" if r == 1 else "dfl"
     if distributions is None:
         reason = dfl_unavailable_reason or REASON_DECODED
-    elif r == 1:
-        reason = REASON_NO_DFL
+    elif r == 1 and input_hw is None:
+        reason = REASON_NO_SIZE
+    elif r == 1:  # L1 on distances normalised by the input size (x sides by width, y sides by height)
+        size = torch.tensor([input_hw[1], input_hw[0]] * 2, dtype=dtype, device=dev)  # (4,) W H W H
+        pred_ltrb = distributions.to(dtype)[pb, pa, :, 0]  # (F, 4) grid units
+        per_side = ((pred_ltrb - ltrb) * stride / size).abs()  # (F, 4)
+        dfl_terms = per_side.mean(-1) * weight  # (F,)
+        dfl = dfl_terms.sum() / tss
     else:
         target = ltrb.clamp(0, reach)  # (F, 4)
         left = target.long()  # (F, 4) floor: target >= 0
@@ -306,6 +322,7 @@ def compute_losses(
         gains=gains,
         target_scores_sum=tss,
         target_score_total=total,
+        third=third,
         reg_max=r,
         dfl_reach=reach,
         dfl_unavailable_reason=reason,
@@ -332,7 +349,7 @@ def losses_from_heads(assignment: Assignment, heads: Sequence[HeadOutput], gains
     Heads with logits use them; ``decoded`` heads (probabilities only) use
     :func:`logits_from_probabilities` with ``prob_eps``. DFL needs the distributions of every
     image: with any ``decoded`` head it is None ("decoded predictions carry no box
-    distributions"); with R = 1 it does not apply.
+    distributions"); with R = 1 the L1 term takes its place.
 
     Args:
         assignment: the batch's assignment, B = ``len(heads)``.
@@ -371,6 +388,7 @@ class HeadBatch:
     anchor_strides: Tensor
     reg_max: int
     reason: str | None
+    input_hw: tuple[int, int] | None = None
 
     @classmethod
     def stack(cls, heads: Sequence[HeadOutput], prob_eps: float | None = None) -> "HeadBatch":
@@ -387,11 +405,14 @@ class HeadBatch:
         boxes = torch.stack([h.boxes for h in heads])  # (B, A, 4)
         # BCE against 0 is softplus(x); the BCE kernel keeps it accurate for very negative x
         background = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction="none").sum(-1)
+        finest = heads[0].levels[0]
         return cls(logits, distributions, boxes, background, heads[0].anchors,
-                   heads[0].anchor_strides, heads[0].reg_max, reason)
+                   heads[0].anchor_strides, heads[0].reg_max, reason,
+                   (finest.height * finest.stride, finest.width * finest.stride))
 
     def losses(self, assignment: Assignment, gains: Gains = Gains()) -> Losses:
         """:func:`compute_losses` of ``assignment`` on these predictions."""
         return compute_losses(assignment, self.logits, self.distributions, self.boxes, self.anchors,
                               self.anchor_strides, gains, reg_max=self.reg_max,
-                              dfl_unavailable_reason=self.reason, softplus_sum=self.softplus_sum)
+                              dfl_unavailable_reason=self.reason, softplus_sum=self.softplus_sum,
+                              input_hw=self.input_hw)

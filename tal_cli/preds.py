@@ -9,13 +9,18 @@ Accepted layouts, recognised from shapes (a leading batch dimension of 1 is opti
 - ``decoded``: one tensor ``[4 + C, A]`` of ``cx, cy, w, h`` px then class probabilities (all
   of them in [0, 1]) — the eval output, no logits and no distributions.
 
+End-to-end heads (YOLO26, YOLOv10 style) are a dict with ``one2many`` and/or ``one2one``
+branches, each branch in one of the layouts above; ``head`` picks the branch. A file may carry
+a ``meta`` dict (written by ``tal export``, see :class:`PredsMeta`); its input size, strides and
+reg_max then replace the ones the caller passes, because they are facts about the file.
+
 Files are read with ``torch.load(weights_only=True)`` only; nothing ever unpickles code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,10 +30,120 @@ from .anchors import Level, grid_levels, make_anchors
 from .boxes import dfl_expectation, distances_to_xyxy, xywh_to_xyxy
 from .errors import InputFileError
 
+#: Branch names of an end-to-end head, in the order they are preferred.
+BRANCHES = ("one2many", "one2one")
+
 ACCEPTED = (
     "dict {'boxes': [1, 4*R, A], 'scores': [1, C, A]} | list of [1, 4*R+C, H, W] per stride | "
-    "tensor [1, 4*R+C, A] | decoded tensor [1, 4+C, A]"
+    "tensor [1, 4*R+C, A] | decoded tensor [1, 4+C, A] | dict {'one2many': ..., 'one2one': ...} of those"
 )
+
+
+@dataclass(frozen=True)
+class PredsMeta:
+    """What a PREDS file says about itself (the ``meta`` dict ``tal export`` writes).
+
+    Attributes:
+        imgsz: network input ``(height, width)`` px the head output was made at.
+        strides: level strides, in the head's order.
+        reg_max: R, DFL bins of the head (1: plain distances).
+        num_classes: C, or None if not given.
+        names: class names by id (empty when not given).
+        versions: package versions that made the file, e.g. ``{"ultralytics": "8.4.190"}``.
+        model: the model the output came from (a file name), or None.
+        image: the image it was made from (a file name), or None.
+    """
+
+    imgsz: tuple[int, int]
+    strides: tuple[int, ...]
+    reg_max: int
+    num_classes: int | None = None
+    names: dict[int, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    model: str | None = None
+    image: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The plain dict written into a PREDS file (loads with ``weights_only=True``)."""
+        return {"imgsz": list(self.imgsz), "strides": list(self.strides), "reg_max": self.reg_max,
+                "nc": self.num_classes, "names": dict(self.names), "versions": dict(self.versions),
+                "model": self.model, "image": self.image}
+
+
+def _int_list(value: object) -> list[int] | None:
+    if isinstance(value, Tensor):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return list(value)
+    return None
+
+
+def parse_meta(meta: object, path: str | Path) -> PredsMeta:
+    """Validate a file's ``meta`` dict; ``imgsz`` (N or [H, W]), ``strides`` and ``reg_max`` are required.
+
+    Raises:
+        InputFileError: a missing key or a wrong value, named.
+    """
+    def bad(key: str, expected: str) -> InputFileError:
+        got = meta.get(key) if isinstance(meta, dict) else meta
+        return InputFileError(f"{path}: meta {key!r} must be {expected}, got {_shape(got) if isinstance(got, (Tensor, dict, list, tuple)) else repr(got)}")
+
+    if not isinstance(meta, dict):
+        raise InputFileError(f"{path}: 'meta' must be a dict, got {type(meta).__name__}")
+    for key in ("imgsz", "strides", "reg_max"):
+        if key not in meta:
+            raise InputFileError(f"{path}: meta has no {key!r} (it has: {', '.join(map(str, meta)) or 'nothing'})")
+    imgsz = meta["imgsz"]
+    imgsz = [imgsz] * 2 if isinstance(imgsz, int) and not isinstance(imgsz, bool) else _int_list(imgsz)
+    if imgsz is None or len(imgsz) != 2 or min(imgsz) < 1:
+        raise bad("imgsz", "N or [height, width] (positive integers)")
+    strides = _int_list(meta["strides"])
+    if strides is None or min(strides) < 1:
+        raise bad("strides", "a list of positive integers")
+    reg_max = meta["reg_max"]
+    if not isinstance(reg_max, int) or isinstance(reg_max, bool) or reg_max < 1:
+        raise bad("reg_max", "an integer >= 1")
+    nc = meta.get("nc")
+    if nc is not None and (not isinstance(nc, int) or isinstance(nc, bool) or nc < 1):
+        raise bad("nc", "an integer >= 1 or None")
+    names = meta.get("names") or {}
+    if isinstance(names, (list, tuple)):
+        names = dict(enumerate(names))
+    if not isinstance(names, dict) or not all(isinstance(k, int) and isinstance(v, str) for k, v in names.items()):
+        raise bad("names", "a list of strings or a dict {id: name}")
+    versions = meta.get("versions") or {}
+    if not isinstance(versions, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
+        raise bad("versions", "a dict {package: version}")
+    for key in ("model", "image"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise bad(key, "a string or None")
+    return PredsMeta((imgsz[0], imgsz[1]), tuple(strides), reg_max, nc, dict(names), dict(versions),
+                     meta.get("model"), meta.get("image"))
+
+
+def select_branch(raw: object, head: str | None, path: str | Path) -> tuple[object, str, tuple[str, ...]]:
+    """Pick the branch ``head`` of an end-to-end output (None: one2many, else the only branch).
+
+    A file without branches holds one ordinary head, which counts as ``one2many``.
+
+    Returns:
+        ``(the branch's object, its name, the branch names the file holds)``.
+
+    Raises:
+        InputFileError: ``head`` is not in the file.
+    """
+    if head is not None and head not in BRANCHES:
+        raise ValueError(f"head: expected one of {BRANCHES}, got {head!r}")
+    if isinstance(raw, dict) and any(k in raw for k in BRANCHES):
+        held = tuple(k for k in BRANCHES if k in raw)
+        name = head or held[0]
+        if name not in held:
+            raise InputFileError(f"{path}: no {name!r} head in this file (it holds: {', '.join(held)})")
+        return raw[name], name, held
+    if head == "one2one":
+        raise InputFileError(f"{path}: holds one ordinary head, no 'one2one' branch; --head one2one needs the "
+                             "output of an end-to-end model (YOLO26, YOLOv10), e.g. from tal export")
+    return raw, "one2many", ("one2many",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +152,10 @@ class HeadOutput:
 
     Attributes:
         layout: ``"head"``, ``"maps"``, ``"tensor"`` or ``"decoded"``.
+        head: the branch decoded: ``"one2many"`` (also any ordinary head) or ``"one2one"``.
+        heads: the branches the file holds (``("one2many",)`` for an ordinary head).
+        imgsz: network input ``(height, width)`` px of the grid (the file's own, if it says).
+        meta: what the file says about itself, or None.
         reg_max: R, DFL bins (1: plain distances); for ``decoded`` the configured value.
         levels: the grid of each stride.
         anchors: ``Tensor[A, 2] float32, px`` anchor centres.
@@ -48,6 +167,10 @@ class HeadOutput:
     """
 
     layout: str
+    head: str
+    heads: tuple[str, ...]
+    imgsz: tuple[int, int]
+    meta: PredsMeta | None
     reg_max: int
     levels: tuple[Level, ...]
     anchors: Tensor
@@ -60,6 +183,10 @@ class HeadOutput:
     @property
     def num_classes(self) -> int:
         return self.scores.shape[1]
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return tuple(lv.stride for lv in self.levels)
 
     @property
     def num_anchors(self) -> int:
@@ -120,24 +247,33 @@ def _check_anchor_count(path: Path, a: int, levels: Sequence[Level], imgsz: tupl
         f"{'/'.join(map(str, strides))} has {expected}{hint}")
 
 
-def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: Sequence[int], reg_max: int) -> HeadOutput:
+def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: Sequence[int], reg_max: int,
+                head: str | None = None) -> HeadOutput:
     """Recognise the layout of a loaded object and decode it. See the module docstring.
 
     Args:
         raw: what :func:`load_raw` returned.
         path: the file, for messages.
-        imgsz: network input ``(height, width)`` px.
-        strides: level strides in order.
-        reg_max: R, DFL bins of the head (1: no DFL).
+        imgsz: network input ``(height, width)`` px, unless the file's ``meta`` says.
+        strides: level strides in order, unless the file's ``meta`` says.
+        reg_max: R, DFL bins of the head (1: no DFL), unless the file's ``meta`` says.
+        head: branch of an end-to-end output, ``"one2many"`` or ``"one2one"``; None: one2many
+            if the file has it, else its only branch (see :func:`select_branch`).
 
     Raises:
-        InputFileError: unrecognised layout or sizes that do not fit ``imgsz``/``strides``.
+        InputFileError: unrecognised layout, a missing branch, a bad ``meta``, or sizes that do
+            not fit ``imgsz``/``strides``.
     """
     path = Path(path)
+    meta = None
+    if isinstance(raw, dict) and "meta" in raw:
+        meta = parse_meta(raw["meta"], path)
+        imgsz, strides, reg_max = meta.imgsz, meta.strides, meta.reg_max
+        raw = {k: v for k, v in raw.items() if k != "meta"}
+    raw, head_name, heads = select_branch(raw, head, path)
+    imgsz = (int(imgsz[0]), int(imgsz[1]))
     levels = grid_levels(imgsz, strides)
     four_r = 4 * reg_max
-    if isinstance(raw, dict) and "one2many" in raw and isinstance(raw["one2many"], dict):
-        raw = raw["one2many"]
     if isinstance(raw, dict) and "boxes" in raw and "scores" in raw:
         if not isinstance(raw["boxes"], Tensor) or not isinstance(raw["scores"], Tensor):
             raise InputFileError(f"{path}: found {_shape(raw)}; accepted: {ACCEPTED}")
@@ -181,17 +317,23 @@ def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: 
         raise InputFileError(f"{path}: found {_shape(raw)}; accepted: {ACCEPTED}")
 
     anchors, anchor_strides = make_anchors(levels)
+    common = (layout, head_name, heads, imgsz, meta, reg_max, tuple(levels), anchors, anchor_strides)
     if layout == "decoded":
         probs = flat[4:].T.contiguous()  # (A, C)
         boxes_px = xywh_to_xyxy(flat[:4].T)  # (A, 4)
-        return HeadOutput(layout, reg_max, tuple(levels), anchors, anchor_strides, probs, boxes_px, None, None)
-    dist = flat[:four_r].T.reshape(-1, 4, reg_max)  # (A, 4, R)
-    logits = flat[four_r:].T.contiguous()  # (A, C)
-    grid_points = anchors / anchor_strides[:, None]  # (A, 2) grid units
-    boxes_px = distances_to_xyxy(dfl_expectation(dist), grid_points) * anchor_strides[:, None]  # (A, 4)
-    return HeadOutput(layout, reg_max, tuple(levels), anchors, anchor_strides, logits.sigmoid(), boxes_px, logits, dist)
+        out = HeadOutput(*common, probs, boxes_px, None, None)
+    else:
+        dist = flat[:four_r].T.reshape(-1, 4, reg_max)  # (A, 4, R)
+        logits = flat[four_r:].T.contiguous()  # (A, C)
+        grid_points = anchors / anchor_strides[:, None]  # (A, 2) grid units
+        boxes_px = distances_to_xyxy(dfl_expectation(dist), grid_points) * anchor_strides[:, None]  # (A, 4)
+        out = HeadOutput(*common, logits.sigmoid(), boxes_px, logits, dist)
+    if meta is not None and meta.num_classes is not None and meta.num_classes != out.num_classes:
+        raise InputFileError(f"{path}: meta says nc {meta.num_classes}, but the head has {out.num_classes} classes")
+    return out
 
 
-def read_predictions(path: str | Path, imgsz: tuple[int, int], strides: Sequence[int], reg_max: int) -> HeadOutput:
+def read_predictions(path: str | Path, imgsz: tuple[int, int], strides: Sequence[int], reg_max: int,
+                     head: str | None = None) -> HeadOutput:
     """Load and decode a PREDS file; see :func:`decode_head`."""
-    return decode_head(load_raw(path), path, imgsz, strides, reg_max)
+    return decode_head(load_raw(path), path, imgsz, strides, reg_max, head)

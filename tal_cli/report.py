@@ -145,7 +145,10 @@ class Summary:
 
 @dataclass(frozen=True)
 class LossSummary:
-    """The image's losses: ``raw`` and ``gained`` map box/cls/dfl to floats (dfl None when unavailable).
+    """The image's losses: ``raw`` and ``gained`` map box, cls and ``third`` to floats (None when unavailable).
+
+    ``third`` is ``"dfl"``, or ``"l1"`` for reg_max 1 heads (the L1 distance term, which takes
+    DFL's place and its gain ``gains["dfl"]``, as in ultralytics).
 
     ``cls_positive`` / ``cls_background``: the raw cls loss split by anchor kind; ``beyond_reach``:
     positives the DFL bins cannot express (``dfl_reach`` grid units).
@@ -160,11 +163,16 @@ class LossSummary:
     dfl_reach: float | None
     beyond_reach: int
     dfl_unavailable_reason: str | None
+    third: str = "dfl"
 
 
 @dataclass(frozen=True)
 class Report:
-    """Everything ``tal assign`` shows about one image."""
+    """Everything ``tal assign`` shows about one image.
+
+    ``head`` is the branch inspected (``one2many`` for an ordinary head) and ``heads`` the
+    branches the PREDS file holds.
+    """
 
     image: str
     imgsz: tuple[int, int]
@@ -175,6 +183,8 @@ class Report:
     gts: tuple[GtRow, ...]
     positives: tuple[PositiveRow, ...]
     losses: LossSummary | None = None
+    head: str = "one2many"
+    heads: tuple[str, ...] = ("one2many",)
 
 
 def _level_of(anchors: torch.Tensor, levels: Sequence[Level]) -> torch.Tensor:
@@ -219,11 +229,11 @@ def _loss_summary(losses: Losses, b: int) -> LossSummary:
     raw, gained = losses.raw.floats(), losses.gained.floats()
     g = losses.gains
     return LossSummary(
-        raw=dict(zip(("box", "cls", "dfl"), raw)), gained=dict(zip(("box", "cls", "dfl"), gained)),
+        raw=dict(zip(("box", "cls", losses.third), raw)), gained=dict(zip(("box", "cls", losses.third), gained)),
         gains={"box": g.box, "cls": g.cls, "dfl": g.dfl}, target_scores_sum=float(losses.target_scores_sum),
         cls_positive=float(losses.image_cls_positive[b]), cls_background=float(losses.image_cls_background[b]),
         dfl_reach=losses.dfl_reach, beyond_reach=int(losses.anchor_beyond_reach[b].sum()),
-        dfl_unavailable_reason=losses.dfl_unavailable_reason)
+        dfl_unavailable_reason=losses.dfl_unavailable_reason, third=losses.third)
 
 
 def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
@@ -338,7 +348,8 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
         target_scores_sum=float(tscore.sum()))
     return Report(image=str(scene.image), imgsz=scene.letterbox.input_hw, strides=strides, layout=scene.head.layout,
                   settings=settings_dict(assignment), summary=summary, gts=tuple(rows), positives=tuple(positives),
-                  losses=_loss_summary(losses, b) if losses is not None else None)
+                  losses=_loss_summary(losses, b) if losses is not None else None,
+                  head=scene.head.head, heads=scene.head.heads)
 
 
 def _anchor_losses(losses: Losses | None, b: int, anchor: int) -> dict[str, object]:
@@ -429,7 +440,8 @@ def report_to_json(report: Report) -> dict[str, object]:
     summary["positives_per_stride"] = {str(k): v for k, v in report.summary.positives_per_stride.items()}
     summary["target_scores_sum"] = _round(summary["target_scores_sum"])
     return {"schema": SCHEMA, "image": report.image, "imgsz": list(report.imgsz), "strides": list(report.strides),
-            "layout": report.layout, "settings": report.settings, "summary": summary, "gts": gts, "positives": positives,
+            "layout": report.layout, "head": {"inspected": report.head, "available": list(report.heads)},
+            "settings": report.settings, "summary": summary, "gts": gts, "positives": positives,
             "losses": _losses_json(report)}
 
 
@@ -442,13 +454,14 @@ def _losses_json(report: Report) -> dict[str, object] | None:
     def share(part: float | None, total: float | None) -> float | None:
         return None if part is None or not total else _round(part / total, 6)
 
-    per_gt = [{"index": r.index, "box": _round(r.box_loss, 8), "dfl": _round(r.dfl_loss, 8),
+    t = ls.third
+    per_gt = [{"index": r.index, "box": _round(r.box_loss, 8), t: _round(r.dfl_loss, 8),
                "target_score_sum": _round(r.target_score_sum, 6),
-               "box_share": share(r.box_loss, ls.raw["box"]), "dfl_share": share(r.dfl_loss, ls.raw["dfl"]),
+               "box_share": share(r.box_loss, ls.raw["box"]), f"{t}_share": share(r.dfl_loss, ls.raw[t]),
                "target_score_share": share(r.target_score_sum, sum(g.target_score_sum for g in report.gts)),
                "beyond_reach": r.beyond_reach} for r in report.gts]
     rounded = {k: {n: _round(v, 8) for n, v in d.items()} for k, d in (("raw", ls.raw), ("gained", ls.gained))}
-    return {**rounded, "gains": ls.gains, "target_scores_sum": _round(ls.target_scores_sum, 6),
+    return {**rounded, "third": t, "gains": ls.gains, "target_scores_sum": _round(ls.target_scores_sum, 6),
             "cls_positive": _round(ls.cls_positive, 8), "cls_background": _round(ls.cls_background, 8),
             "dfl_reach": ls.dfl_reach, "beyond_reach": ls.beyond_reach,
             "dfl_unavailable_reason": ls.dfl_unavailable_reason, "per_gt": per_gt}

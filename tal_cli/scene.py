@@ -64,25 +64,31 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return h, w
 
 
-def make_scene(image: str | Path, labels: Labels, head: HeadOutput, orig_hw: tuple[int, int], imgsz: tuple[int, int]) -> Scene:
-    """Letterbox the labels of an ``orig_hw`` image into ``imgsz`` and pair them with ``head``."""
-    box = Letterbox.fit(orig_hw, imgsz)
+def make_scene(image: str | Path, labels: Labels, head: HeadOutput, orig_hw: tuple[int, int],
+               imgsz: tuple[int, int] | None = None) -> Scene:
+    """Letterbox the labels of an ``orig_hw`` image into ``imgsz`` (None: ``head.imgsz``) and pair them with ``head``."""
+    box = Letterbox.fit(orig_hw, imgsz or head.imgsz)
     norm = torch.tensor(labels.boxes, dtype=torch.float32).reshape(-1, 4)
     return Scene(Path(image), orig_hw, box, torch.tensor(labels.classes, dtype=torch.long),
                  box.boxes_to_input(norm), labels.lines, head)
 
 
 def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, imgsz: tuple[int, int],
-               strides: Sequence[int], reg_max: int) -> Scene:
-    """Read an image's size, its label file (None: background) and its PREDS file."""
+               strides: Sequence[int], reg_max: int, head: str | None = None) -> Scene:
+    """Read an image's size, its label file (None: background) and its PREDS file.
+
+    ``imgsz``, ``strides`` and ``reg_max`` apply unless the PREDS file's metadata says otherwise;
+    ``head`` picks the branch of an end-to-end output (see :func:`~tal_cli.preds.decode_head`).
+    The labels are letterboxed into the input size the head output was made at.
+    """
     orig_hw = image_size(image)
     gts = read_labels(labels) if labels is not None else Labels((), (), ())
-    head = read_predictions(preds, imgsz, strides, reg_max)
+    head_out = read_predictions(preds, imgsz, strides, reg_max, head)
     for cls, line in zip(gts.classes, gts.lines):
-        if cls >= head.num_classes:
+        if cls >= head_out.num_classes:
             raise InputFileError(f"{labels}, line {line}: class {cls}, but the predictions have "
-                                 f"{head.num_classes} classes (0..{head.num_classes - 1})")
-    return make_scene(image, gts, head, orig_hw, imgsz)
+                                 f"{head_out.num_classes} classes (0..{head_out.num_classes - 1})")
+    return make_scene(image, gts, head_out, orig_hw)
 
 
 def batch_inputs(scenes: Sequence[Scene]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -109,9 +115,10 @@ def batch_inputs(scenes: Sequence[Scene]) -> tuple[Tensor, Tensor, Tensor, Tenso
 
 
 def assign_scenes(scenes: Sequence[Scene], settings: AssignerSettings) -> Assignment:
-    """Assign a batch of scenes (see :func:`batch_inputs`); ``num_classes`` comes from the heads.
+    """Assign a batch of scenes (see :func:`batch_inputs`); ``num_classes`` and ``strides`` come from the heads.
 
     Returns:
         :class:`~tal_cli.assignment.Assignment` with B = len(scenes).
     """
-    return assign(*batch_inputs(scenes), settings.with_(num_classes=scenes[0].head.num_classes))
+    head = scenes[0].head
+    return assign(*batch_inputs(scenes), settings.with_(num_classes=head.num_classes, strides=head.strides))

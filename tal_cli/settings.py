@@ -100,3 +100,12 @@ PRESETS: dict[str, dict[str, object]] = {
     "ultralytics": {"variant": "ultralytics", "topk": 10, "alpha": 0.5, "beta": 6.0},
     "tood": {"variant": "yolov8", "topk": 13, "alpha": 1.0, "beta": 6.0, "iou": "iou"},
 }
+
+#: Settings each branch of an end-to-end head (YOLO26, YOLOv10 style) is trained with, applied
+#: over the config (flags still win). ``one2one``: the one-to-one assigner of ultralytics 8.4
+#: (``E2ELoss``: topk 7, then topk2 1 after conflicts). ``one2many`` keeps the config's settings
+#: (ultralytics 8.4 trains it with topk 10, topk2 = topk: the ``ultralytics`` preset).
+HEAD_PRESETS: dict[str, dict[str, object]] = {
+    "one2many": {},
+    "one2one": {"variant": "ultralytics", "topk": 7, "topk2": 1},
+}

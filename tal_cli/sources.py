@@ -67,7 +67,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _images_under(folder: Path) -> list[Path]:
+def images_under(folder: Path) -> list[Path]:
     """Image files below ``folder`` (recursive, sorted); unreadable sub-folders are passed over."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, onerror=None, followlinks=True):
@@ -119,7 +119,7 @@ def folder_source(folder: Path, preds_dir: Path | None = None) -> Source:
     if not preds_dir.is_dir():
         hint = "" if preds_dir != folder / "preds" else " (give --preds DIR if they live elsewhere)"
         raise InputFileError(f"{preds_dir}: predictions folder not found{hint}")
-    images = _images_under(images_dir)
+    images = images_under(images_dir)
     if not images:
         raise InputFileError(f"{images_dir}: no images ({_suffixes_text()})")
     notes = () if labels_dir.is_dir() else (f"{labels_dir}: not found; every image is treated as background",)
@@ -161,7 +161,7 @@ def _split_images(entry: object, root: Path, yaml_path: Path, split: str) -> lis
     target = Path(entry).expanduser()
     target = target if target.is_absolute() else root / target
     if target.is_dir():
-        return _images_under(target)
+        return images_under(target)
     if target.is_file() and target.suffix.lower() == ".txt":
         try:
             lines = target.read_text(encoding="utf-8-sig").splitlines()
@@ -187,15 +187,35 @@ def dataset_source(yaml_path: Path, preds_dir: Path | None, split: str = "val") 
     Raises:
         InputFileError: not a dataset YAML, the split is missing or empty, or no ``preds_dir``.
     """
-    from .config import parse_names, read_yaml
-
-    data = read_yaml(yaml_path, "dataset YAML")
-    if not isinstance(data, dict) or not any(k in data for k in SPLITS):
-        raise InputFileError(f"{yaml_path}: expected an ultralytics dataset YAML with train/val/test entries")
+    data = _dataset_yaml(yaml_path)
     if preds_dir is None:
         raise InputFileError(f"{yaml_path}: a dataset YAML needs --preds DIR, the folder of <image stem>.pt files")
     if not preds_dir.is_dir():
         raise InputFileError(f"{preds_dir}: predictions folder not found")
+    images, names = dataset_images(yaml_path, split, data)
+    items, skipped = _pair_items([(im, Path(im.name), _label_path(im)) for im in images], preds_dir)
+    return Source("dataset", f"dataset {yaml_path} split {split} ({plural(len(images), 'image')})", tuple(items),
+                  tuple(skipped), names=names)
+
+
+def _dataset_yaml(yaml_path: Path) -> dict:
+    from .config import read_yaml
+
+    data = read_yaml(yaml_path, "dataset YAML")
+    if not isinstance(data, dict) or not any(k in data for k in SPLITS):
+        raise InputFileError(f"{yaml_path}: expected an ultralytics dataset YAML with train/val/test entries")
+    return data
+
+
+def dataset_images(yaml_path: Path, split: str = "val", data: dict | None = None) -> tuple[list[Path], dict[int, str] | None]:
+    """The images of a dataset YAML's ``split`` and its ``names`` (None when it has none).
+
+    Raises:
+        InputFileError: not a dataset YAML, or the split is missing or empty.
+    """
+    from .config import parse_names
+
+    data = data if data is not None else _dataset_yaml(yaml_path)
     if data.get(split) in (None, "", []):
         have = ", ".join(k for k in SPLITS if data.get(k))
         raise InputFileError(f"{yaml_path}: no {split!r} split (it has: {have or 'none'}); choose one with --split")
@@ -207,9 +227,7 @@ def dataset_source(yaml_path: Path, preds_dir: Path | None, split: str = "val") 
     if not images:
         raise InputFileError(f"{yaml_path}: split {split!r} holds no images ({_suffixes_text()})")
     names = parse_names(data["names"], f"{yaml_path}:", yaml_path.parent) if "names" in data else None
-    items, skipped = _pair_items([(im, Path(im.name), _label_path(im)) for im in images], preds_dir)
-    return Source("dataset", f"dataset {yaml_path} split {split} ({plural(len(images), 'image')})", tuple(items),
-                  tuple(skipped), names=names)
+    return images, names
 
 
 def samples_source(samples: Sequence, config_path: Path | None) -> Source:
@@ -261,17 +279,18 @@ def resolve_source(paths: Sequence[Path], samples: Sequence, config_path: Path |
 
 
 def iter_scenes(items: Iterable[Item], imgsz: tuple[int, int], strides: Sequence[int], reg_max: int,
-                on_skip: Callable[[Skipped], None] | None = None, strict: bool = False) -> Iterator:
+                on_skip: Callable[[Skipped], None] | None = None, strict: bool = False,
+                head: str | None = None) -> Iterator:
     """Read each item once (image size, labels letterboxed, head decoded) and yield its Scene, in order.
 
     An item whose files cannot be read is reported to ``on_skip`` and left out, unless
-    ``strict``, where the error propagates.
+    ``strict``, where the error propagates. ``head`` picks the branch of end-to-end outputs.
     """
     from .scene import load_scene
 
     for item in items:
         try:
-            scene = load_scene(item.image, item.labels, item.preds, imgsz, strides, reg_max)
+            scene = load_scene(item.image, item.labels, item.preds, imgsz, strides, reg_max, head)
         except InputFileError as exc:
             if strict:
                 raise

@@ -329,9 +329,9 @@ def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting
     n_images = [0]
 
     def run(batch: list[Scene]) -> None:
-        c = batch[0].head.num_classes
+        c, strides = batch[0].head.num_classes, batch[0].head.strides
         if first_batch[0]:
-            used[:] = [s.with_(num_classes=c) for s in settings]
+            used[:] = [s.with_(num_classes=c, strides=strides) for s in settings]
             first_batch[0] = False
         if n_images[0] + len(batch) >= 1 << (63 - _ANCHOR_BITS - _GT_BITS):
             raise TalError("too many images for one sweep")
@@ -341,7 +341,7 @@ def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting
         first_keys = None
         with torch.no_grad():
             for k, s in enumerate(settings):
-                a = assign(*inputs, s.with_(num_classes=c))
+                a = assign(*inputs, s.with_(num_classes=c, strides=strides))
                 keys = _accumulate(totals[k], a, sizes, classes, n_images[0], first_keys)
                 if on_assignment is not None:
                     on_assignment(k, a, batch)

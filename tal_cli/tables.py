@@ -30,7 +30,10 @@ def summary_text(report: Report) -> Text:
     strides = "/".join(map(str, report.strides))
     text = Text()
     text.append(f"{report.image}", style="bold")
-    text.append(f"  input {report.imgsz[0]}x{report.imgsz[1]}, strides {strides}, preds layout {report.layout}\n")
+    text.append(f"  input {report.imgsz[0]}x{report.imgsz[1]}, strides {strides}, preds layout {report.layout}")
+    if len(report.heads) > 1 or report.head != "one2many":
+        text.append(f", head {report.head} (file holds {', '.join(report.heads)})")
+    text.append("\n")
     text.append(f"variant {st['variant']}: topk {st['topk']}, alpha {st['alpha']:g}, beta {st['beta']:g}, "
                 f"iou {st['iou']}, conflict {st['conflict']}, small-box floor {floor}"
                 + (f", topk2 {st['topk2']}" if st["topk2"] is not None else "") + "\n")
@@ -43,9 +46,10 @@ def summary_text(report: Report) -> Text:
     if ls is not None:
         g, r = ls.gained, ls.raw
         gains = "/".join(f"{v:g}" for v in ls.gains.values())
+        t = ls.third
         text.append(f"\nloss (gains {gains}): box {_f(g['box'], '.4f')}, cls {_f(g['cls'], '.4f')}, "
-                    f"dfl {_f(g['dfl'], '.4f')}; raw box {_f(r['box'], '.4f')}, cls {_f(r['cls'], '.4f')} "
-                    f"(positives {ls.cls_positive:.4f}, background {ls.cls_background:.4f}), dfl {_f(r['dfl'], '.4f')}")
+                    f"{t} {_f(g[t], '.4f')}; raw box {_f(r['box'], '.4f')}, cls {_f(r['cls'], '.4f')} "
+                    f"(positives {ls.cls_positive:.4f}, background {ls.cls_background:.4f}), {t} {_f(r[t], '.4f')}")
         if ls.dfl_unavailable_reason:
             text.append(f" (DFL not available: {ls.dfl_unavailable_reason})")
         if ls.beyond_reach:
@@ -65,7 +69,7 @@ def _loss_shares(r: GtRow, report: Report | None) -> str:
         return "-"
     ls = report.losses
     ts_total = sum(g.target_score_sum for g in report.gts)
-    text = "/".join((_share(r.box_loss, ls.raw["box"]), _share(r.dfl_loss, ls.raw["dfl"]),
+    text = "/".join((_share(r.box_loss, ls.raw["box"]), _share(r.dfl_loss, ls.raw[ls.third]),
                      _share(r.target_score_sum, ts_total)))
     return text + (f" ({r.beyond_reach} > reach)" if r.beyond_reach else "")
 
@@ -74,11 +78,12 @@ def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = 
              report: Report | None = None) -> Table:
     """One row per gt; with ``report`` (for its losses) a column of loss shares."""
     st = "/".join(map(str, strides))
+    third = report.losses.third if report is not None and report.losses is not None else "dfl"
     table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
     for name, justify in (("gt", "right"), ("class", "left"), ("box x1,y1,x2,y2 px", "left"), ("size", "right"),
                           (f"cand {st}", "right"), (f"pos {st}", "right"), ("best t", "right"), ("best IoU", "right"),
                           ("best s", "right"), ("max target", "right"), ("lost/taken", "right"),
-                          ("% box/dfl/ts", "right"), ("why no positive", "left")):
+                          (f"% box/{third}/ts", "right"), ("why no positive", "left")):
         table.add_column(name, justify=justify, overflow="fold")
     for r in rows:
         lost = f"{r.lost}" + (f"→{','.join(map(str, r.lost_to))}" if r.lost_to else "")
@@ -92,13 +97,13 @@ def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = 
     return table
 
 
-def candidate_table(rows: Sequence[CandidateRow], gt: GtRow) -> Table:
-    """One row per candidate anchor of one gt (``--gt N``)."""
+def candidate_table(rows: Sequence[CandidateRow], gt: GtRow, third: str = "dfl") -> Table:
+    """One row per candidate anchor of one gt (``--gt N``); ``third``: the loss term after box (dfl or l1)."""
     title = (f"gt {gt.index} ({gt.class_name}) box {','.join(f'{v:.1f}' for v in gt.box)}: "
              f"{gt.candidates} candidates, {gt.selected} selected, {gt.positives} positives")
     table = Table(title=title, title_justify="left", header_style="bold")
     for name in ("anchor", "stride", "cell col,row", "s", "IoU u", "metric t", "rank", "selected", "positive",
-                 "contested", "target score", "box term", "dfl term"):
+                 "contested", "target score", "box term", f"{third} term"):
         table.add_column(name, justify="left" if name in ("selected", "positive", "contested") else "right")
     for r in rows:
         selected = "yes" if r.selected else "no"

@@ -23,7 +23,7 @@ from tal_cli.boxes import dfl_expectation, distances_to_xyxy
 from tal_cli.errors import ShapeError
 from tal_cli.losses import (
     REASON_DECODED,
-    REASON_NO_DFL,
+    REASON_NO_SIZE,
     Gains,
     Losses,
     compute_losses,
@@ -120,7 +120,7 @@ def test_gains_scale_raw_terms() -> None:
 # ---------------------------------------------------------------- 2. hand-computed tiny cases
 
 
-def _tiny(anchors_px, stride, gt_boxes_px, gt_classes, pred_boxes_px, logits, dist=None):
+def _tiny(anchors_px, stride, gt_boxes_px, gt_classes, pred_boxes_px, logits, dist=None, input_hw=None):
     """One image; anchors [A, 2], gts [M, 4] px; returns (assignment, losses). topk 1, no floor."""
     anchors = torch.tensor(anchors_px, dtype=torch.float32)  # (A, 2)
     strides = torch.full((anchors.shape[0],), float(stride))  # (A,)
@@ -132,7 +132,7 @@ def _tiny(anchors_px, stride, gt_boxes_px, gt_classes, pred_boxes_px, logits, di
     s = AssignerSettings(topk=1, num_classes=logits.shape[-1], alpha=0.5, beta=6.0, variant="yolov8")
     a = assign(logits.sigmoid(), pred, anchors, labels, gts, mask, s)
     d = None if dist is None else torch.tensor([dist], dtype=torch.float32)  # (1, A, 4, R)
-    return a, compute_losses(a, logits, d, pred, anchors, strides)
+    return a, compute_losses(a, logits, d, pred, anchors, strides, input_hw=input_hw)
 
 
 def _bce(x: float, t: float) -> float:
@@ -366,13 +366,32 @@ def test_reach_flag_on_big_box() -> None:
     assert math.isfinite(float(losses.raw.dfl))  # targets are clamped into the bins
 
 
-def test_reg_max_one_has_no_dfl() -> None:
+def test_reg_max_one_without_input_size_has_no_third_term() -> None:
     gts = [[0.0, 0.0, 640.0, 640.0]]
     a, losses = _tiny([[324.0, 324.0]], 8, gts, [0], gts, [[0.3]], dist=[[[40.0], [40.0], [40.0], [40.0]]])
-    assert losses.raw.dfl is None and losses.dfl_unavailable_reason == REASON_NO_DFL
+    assert losses.third == "l1" and losses.raw.dfl is None and losses.dfl_unavailable_reason == REASON_NO_SIZE
     assert losses.reg_max == 1 and losses.dfl_reach is None
     assert not bool(losses.anchor_beyond_reach.any()) and losses.gt_beyond_reach.tolist() == [[0]]
     assert math.isfinite(float(losses.raw.box)) and math.isfinite(float(losses.raw.cls))
+
+
+def test_reg_max_one_l1_term_by_hand() -> None:
+    # Anchor (324, 200) px at stride 8 = (40.5, 25) cells; gt 300,180,360,260 px -> target ltrb
+    # (24, 20, 36, 60) px. Predicted raw distances (2, 3, 4, 5) cells = (16, 24, 32, 40) px.
+    # Input 640 high, 320 wide: x sides / 320, y sides / 640.
+    gt = [300.0, 180.0, 360.0, 260.0]
+    pred_dist = [2.0, 3.0, 4.0, 5.0]
+    pred_box = [324.0 - 16, 200.0 - 24, 324.0 + 32, 200.0 + 40]
+    a, losses = _tiny([[324.0, 200.0]], 8, [gt], [0], [pred_box], [[0.3]],
+                      dist=[[[v] for v in pred_dist]], input_hw=(640, 320))
+    assert a.fg_mask.tolist() == [[True]]
+    w = float(a.target_scores.sum())
+    sides = [abs(16 - 24) / 320, abs(24 - 20) / 640, abs(32 - 36) / 320, abs(40 - 60) / 640]
+    expected = sum(sides) / 4 * w / max(w, 1.0)
+    assert losses.third == "l1" and losses.dfl_unavailable_reason is None
+    assert float(losses.raw.dfl) == pytest.approx(expected, rel=1e-6)
+    assert float(losses.gained.dfl) == pytest.approx(expected * 1.5, rel=1e-6)
+    assert float(losses.gt_dfl[0, 0]) == pytest.approx(expected, rel=1e-6)
 
 
 # ---------------------------------------------------------------- misc
