@@ -36,7 +36,10 @@ def import_ultralytics():
     try:
         import ultralytics
     except ImportError as exc:
-        raise MissingExtraError(f"tal export needs the ultralytics extra ({exc}); install it with: {INSTALL_HINT}") from None
+        if exc.name == "ultralytics":
+            raise MissingExtraError(f"tal export needs ultralytics, which is not installed: {INSTALL_HINT}") from None
+        raise MissingExtraError(f"tal export: ultralytics is installed but cannot be imported ({exc}); "
+                                f"install what it needs: {INSTALL_HINT}") from None
     return ultralytics
 
 

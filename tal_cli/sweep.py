@@ -371,8 +371,9 @@ class LossTotals:
     """Mean per-image gained losses of each setting, fed by :func:`sweep`'s ``on_assignment`` hook.
 
     Each image's losses are normalised by its own target-score sum, as ``tal assign`` computes
-    them for that image alone; the rows get ``losses = {"box", "cls", "dfl", "per": "image mean"}``
-    (``dfl`` None, with ``dfl_unavailable_reason``, when any image lacks box distributions).
+    them for that image alone; the rows get ``losses = {"box", "cls", THIRD, "third": THIRD,
+    "per": "image mean"}`` where THIRD is ``"dfl"``, or ``"l1"`` for reg_max 1 heads (``None``,
+    with ``dfl_unavailable_reason``, when any image lacks box distributions or the heads mix both).
     """
 
     def __init__(self, num_settings: int, gains: Gains) -> None:
@@ -380,6 +381,7 @@ class LossTotals:
         self.sums = torch.zeros(num_settings, 3, dtype=torch.float64)  # box, cls, dfl (gained)
         self.images = [0] * num_settings
         self.reason: str | None = None
+        self.third: str | None = None
         self._batch: Sequence[Scene] | None = None
         self._inputs: HeadBatch | None = None
 
@@ -387,6 +389,10 @@ class LossTotals:
         if batch is not self._batch:  # stacked once per batch, reused for every setting
             self._batch, self._inputs = batch, HeadBatch.stack([s.head for s in batch])
         losses = self._inputs.losses(assignment, self.gains)
+        if self.third is None:
+            self.third = losses.third
+        elif self.third != losses.third:
+            self.reason = "the heads mix reg_max 1 (L1 term) and DFL heads"
         tss = losses.target_scores_sum.double()
         per_image = assignment.target_score.double().sum(1).clamp(min=1)  # (B,) each image's normaliser
         scale = tss / per_image  # (B,) undo the batch normaliser, apply the image's
@@ -407,8 +413,10 @@ class LossTotals:
             mean = [float(v) / n if n else None for v in self.sums[k]]
             if self.reason is not None:
                 mean[2] = None
-            out.append(replace(row, losses={"box": _r(mean[0], 8), "cls": _r(mean[1], 8), "dfl": _r(mean[2], 8),
-                                            "per": "image mean", "dfl_unavailable_reason": self.reason}))
+            third = self.third or "dfl"
+            out.append(replace(row, losses={"box": _r(mean[0], 8), "cls": _r(mean[1], 8), third: _r(mean[2], 8),
+                                            "third": third, "per": "image mean",
+                                            "dfl_unavailable_reason": self.reason}))
         return out
 
 
@@ -489,7 +497,9 @@ def csv_rows(rows: Sequence[SweepRow]) -> list[list[object]]:
         for name, v in d["by_size"].items():
             for what in ("gts", "without_positives", "rate"):
                 flat[f"{name}_{what}"] = v[what]
-        for what in ("box", "cls", "dfl"):
-            flat[f"loss_{what}"] = (row.losses or {}).get(what)
+        losses = row.losses or {}
+        for what in ("box", "cls"):
+            flat[f"loss_{what}"] = losses.get(what)
+        flat["loss_dfl"] = losses.get(losses.get("third", "dfl"))  # the L1 term for reg_max 1 heads
         out.append([_csv_cell(flat[c]) for c in CSV_COLUMNS])
     return out

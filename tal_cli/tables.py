@@ -147,7 +147,7 @@ def sweep_table(rows: Sequence[SweepRow]) -> Table:
         *((f"{name}\n({s.gts} gts)", "right") for name, s in sizes.items()),
         ("contested\nanchors", "right"), ("handed\nanchors", "right"), ("mean\nIoU", "right"),
         ("mean\ntarget", "right"), ("target\nsum", "right"), ("Jaccard\nvs 1st", "right"),
-        *((("gained loss\nbox/cls/dfl", "right"),) if rows and rows[0].losses else ()),
+        *(((f"gained loss\nbox/cls/{rows[0].losses.get('third', 'dfl')}", "right"),) if rows and rows[0].losses else ()),
     )
     for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=name.startswith("gained loss"))
@@ -166,7 +166,7 @@ def sweep_table(rows: Sequence[SweepRow]) -> Table:
 
 
 def _loss_triple(losses: dict) -> str:
-    return "/".join(_f(losses[k], ".3f") for k in ("box", "cls", "dfl"))
+    return "/".join(_f(losses[k], ".3f") for k in ("box", "cls", losses.get("third", "dfl")))
 
 
 def sweep_class_table(rows: Sequence[SweepRow], class_id: int, class_name: str) -> Table:

@@ -342,3 +342,92 @@ def test_sample_untouched_after_success(flat: torch.Tensor) -> None:
     before = snapshot(COFFEE)
     read(COFFEE)
     assert snapshot(COFFEE) == before
+
+
+# ---------------------------------------------------------------- end-to-end branches and metadata
+
+
+def test_branch_selection(tmp_path: Path, head: dict[str, torch.Tensor], reference: HeadOutput) -> None:
+    other = {"boxes": head["boxes"], "scores": head["scores"] - 2.0}
+    path = save(tmp_path, {"one2many": head, "one2one": other})
+    many = read(path)
+    assert (many.head, many.heads) == ("one2many", ("one2many", "one2one"))
+    assert torch.equal(many.logits, reference.logits)
+    one = read_predictions(path, IMGSZ, STRIDES, 16, head="one2one")
+    assert one.head == "one2one" and torch.equal(one.logits, reference.logits - 2.0)
+    assert torch.equal(one.boxes, reference.boxes)
+
+
+def test_only_branch_is_the_default(tmp_path: Path, head: dict[str, torch.Tensor]) -> None:
+    path = save(tmp_path, {"one2one": head})
+    out = read(path)
+    assert (out.head, out.heads) == ("one2one", ("one2one",))
+    refused_branch = pytest.raises(InputFileError, match="^" + re.escape(f"{path}: no 'one2many' head in this file (it holds: one2one)") + "$")
+    with refused_branch:
+        read_predictions(path, IMGSZ, STRIDES, 16, head="one2many")
+
+
+def test_ordinary_head_has_no_one2one(tmp_path: Path, head: dict[str, torch.Tensor]) -> None:
+    path = save(tmp_path, head)
+    assert (read(path).head, read(path).heads) == ("one2many", ("one2many",))
+    with pytest.raises(InputFileError, match="^" + re.escape(f"{path}: holds one ordinary head, no 'one2one' branch; ")):
+        read_predictions(path, IMGSZ, STRIDES, 16, head="one2one")
+
+
+def test_branches_in_the_maps_layout(tmp_path: Path, flat: torch.Tensor, reference: HeadOutput) -> None:
+    path = save(tmp_path, {"one2many": as_maps(flat), "one2one": as_maps(flat)})
+    out = read_predictions(path, IMGSZ, STRIDES, 16, head="one2one")
+    assert out.layout == "maps" and out.head == "one2one"
+    assert torch.equal(out.logits, reference.logits)
+
+
+def _r1_head(n: int, c: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A reg_max 1 head for an ``n x n`` input at strides 8/16/32: plain distances in cells."""
+    a = sum((n // s) ** 2 for s in STRIDES)
+    gen = torch.Generator().manual_seed(seed)
+    return {"boxes": torch.rand((1, 4, a), generator=gen) * 3, "scores": torch.randn((1, c, a), generator=gen)}
+
+
+def test_meta_replaces_the_callers_grid(tmp_path: Path) -> None:
+    h = _r1_head(320)
+    meta = {"imgsz": 320, "strides": [8, 16, 32], "reg_max": 1, "nc": 3, "names": ["a", "b", "c"],
+            "versions": {"ultralytics": "8.4.190"}, "model": "yolo26n.yaml", "image": "x.png"}
+    path = save(tmp_path, {"one2many": h, "one2one": h, "meta": meta})
+    out = read(path, imgsz=(640, 640), reg_max=16)  # the caller's values lose to the file's
+    assert out.imgsz == (320, 320) and out.reg_max == 1 and out.num_anchors == 2100
+    assert out.meta.names == {0: "a", 1: "b", 2: "c"} and out.meta.versions == {"ultralytics": "8.4.190"}
+    assert (out.meta.model, out.meta.image) == ("yolo26n.yaml", "x.png")
+    # R = 1: the box is the anchor minus/plus the raw distances, times the stride.
+    d = h["boxes"][0, :, 0]  # first anchor: (4, 4) px at stride 8
+    expected = torch.stack((4 - d[0] * 8, 4 - d[1] * 8, 4 + d[2] * 8, 4 + d[3] * 8))
+    assert torch.allclose(out.boxes[0], expected)
+    assert out.distributions.shape == (2100, 4, 1)
+
+
+def test_meta_round_trip(tmp_path: Path) -> None:
+    from tal_cli.preds import PredsMeta, parse_meta
+
+    meta = PredsMeta((480, 640), (8, 16, 32), 16, 8, {0: "x"}, {"tal": "0.1.0"}, "m.pt", "i.jpg")
+    path = save(tmp_path, {"meta": meta.to_dict()})
+    assert parse_meta(torch.load(path, weights_only=True)["meta"], path) == meta
+
+
+@pytest.mark.parametrize("change, pattern", [
+    ({"imgsz": None}, r"meta 'imgsz' must be N or \[height, width\] \(positive integers\), got None$"),
+    ({"imgsz": [320, 320, 3]}, r"meta 'imgsz' must be N or \[height, width\]"),
+    ({"strides": "8,16"}, r"meta 'strides' must be a list of positive integers, got '8,16'$"),
+    ({"reg_max": 0}, r"meta 'reg_max' must be an integer >= 1, got 0$"),
+    ({"nc": 80}, r"meta says nc 80, but the head has 3 classes$"),
+    ({"names": {"a": 1}}, r"meta 'names' must be a list of strings or a dict \{id: name\}"),
+    ({"versions": ["8.4"]}, r"meta 'versions' must be a dict \{package: version\}"),
+    ({"imgsz": 640}, r"2100 anchors, but input 640x640 with strides 8/16/32 has 8400"),
+])
+def test_bad_meta(tmp_path: Path, change: dict, pattern: str) -> None:
+    meta = {"imgsz": 320, "strides": [8, 16, 32], "reg_max": 1} | change
+    path = save(tmp_path, {**_r1_head(320), "meta": meta})
+    refused(path, pattern)
+
+
+def test_meta_missing_key(tmp_path: Path) -> None:
+    path = save(tmp_path, {**_r1_head(320), "meta": {"imgsz": 320, "strides": [8, 16, 32]}})
+    refused(path, re.escape("meta has no 'reg_max' (it has: imgsz, strides)") + "$")
