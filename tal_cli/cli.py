@@ -489,6 +489,9 @@ def sweep(
         first = f"; first: {skipped[0].text}" if skipped else ""
         _fail(f"no image to assign in {src.description}: {len(skipped)} skipped{first}")
     if metas:  # the files' own input size, strides and reg_max (the first file's, if they differ)
+        if imgsz is not None and metas[0].imgsz != cfg.imgsz:
+            err.print(f"Warning: --imgsz {imgsz} ignored: the PREDS files say they were made at "
+                      f"{metas[0].imgsz[0]}x{metas[0].imgsz[1]}", markup=False, highlight=False, soft_wrap=True)
         cfg = replace(cfg, imgsz=metas[0].imgsz, strides=metas[0].strides, reg_max=metas[0].reg_max)
     class_names = _class_names(names, src.names, metas[0] if metas else None, cfg)
 
@@ -687,6 +690,8 @@ def _after_export(source: Path, plan, written: list[Path], split: str, net) -> s
         command = f"tal sweep {src} --preds {out} --split {split}{flags}"
     elif source.is_dir() and source.name == "images" and (source.parent / "labels").is_dir():
         command = f"tal sweep {_display_path(source.parent)} --preds {out}{flags}"
+    elif source.is_file():
+        command = f"tal assign {src} LABELS {_display_path(written[0])}{flags}"
     else:
         command = f"tal assign IMAGE LABELS {out}/<stem>.pt{flags}"
     if "one2one" in net.branches:

@@ -105,7 +105,7 @@ def load_model(model: str | Path, seed: int = 0, device: str = "cpu") -> ExportM
         raise InputFileError(f"{model}: model not found (neither a file nor a model YAML ultralytics knows)") from None
     except Exception as exc:  # ultralytics raises many kinds on a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputFileError(f"{model}: ultralytics could not load it ({first[:160]})") from None
+        raise InputFileError(f"{model}: ultralytics could not load it ({type(exc).__name__}: {first[:160]})") from None
     head = network.model[-1] if hasattr(network, "model") else None
     if head is None or not all(hasattr(head, k) for k in ("reg_max", "nc", "stride")):
         raise InputFileError(f"{model}: not a detection model (its last layer is {type(head).__name__})")

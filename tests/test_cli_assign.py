@@ -37,7 +37,8 @@ def test_version() -> None:
 
 
 def test_help_ends_with_examples() -> None:
-    for args, command in (([], "tal assign "), (["assign"], "tal assign "), (["sweep"], "tal sweep ")):
+    for args, command in (([], "tal assign "), (["assign"], "tal assign "), (["sweep"], "tal sweep "),
+                          (["export"], "tal export ")):
         result = run(*args, "--help")
         assert result.exit_code == 0
         tail = result.stdout.rstrip().splitlines()[-1].strip()
@@ -46,7 +47,7 @@ def test_help_ends_with_examples() -> None:
 
 def test_help_and_version_do_not_import_torch() -> None:
     code = ("import sys\nfrom tal_cli.cli import app\n"
-            "for argv in (['--help'], ['--version'], ['assign', '--help'], ['sweep', '--help']):\n"
+            "for argv in (['--help'], ['--version'], ['assign', '--help'], ['sweep', '--help'], ['export', '--help']):\n"
             "    try:\n        app(argv)\n    except SystemExit:\n        pass\n"
             "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

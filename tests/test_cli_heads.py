@@ -168,3 +168,10 @@ def test_sweep_head_one2one(files, tmp_path: Path) -> None:
     table = run("sweep", folder, "--head", "one2one")
     assert table.exit_code == 0, table.stderr
     assert "box/cls/l1" in table.stdout and ", head one2one" in table.stdout
+
+
+def test_sweep_imgsz_flag_that_contradicts_the_metadata(files, tmp_path: Path) -> None:
+    result = run("sweep", IMAGE, LABELS, files["e2e"], "--imgsz", "320", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == "Warning: --imgsz 320 ignored: the PREDS files say they were made at 640x640\n"
+    assert json.loads(result.stdout)["fixed"]["imgsz"] == [640, 640]
