@@ -126,16 +126,30 @@ def load_model(model: str | Path, seed: int = 0, device: str = "cpu") -> ExportM
 def image_tensor(image: Path, imgsz: tuple[int, int]) -> Tensor:
     """The image letterboxed into ``imgsz`` as the network's input.
 
+    The placement is :class:`~tal_cli.images.Letterbox`'s (the labels' letterbox); the resize
+    is OpenCV's ``INTER_LINEAR``, as ultralytics' ``LetterBox`` does it (OpenCV comes with
+    ultralytics; without it, Pillow's bilinear resize, which smooths more when shrinking).
+
     Returns:
         ``Tensor[1, 3, H, W] float32``, RGB in [0, 1].
     """
     import numpy as np
 
-    from .images import Letterbox, letterbox_image, load_image
+    from .images import PAD_VALUE, Letterbox, letterbox_image, load_image
 
-    picture = load_image(image)
-    canvas = letterbox_image(picture, Letterbox.fit((picture.height, picture.width), imgsz))
-    array = np.asarray(canvas, dtype=np.uint8)  # (H, W, 3)
+    picture = load_image(image)  # RGB, EXIF orientation applied
+    box = Letterbox.fit((picture.height, picture.width), imgsz)
+    try:
+        import cv2
+    except ImportError:
+        array = np.asarray(letterbox_image(picture, box), dtype=np.uint8)  # (H, W, 3)
+    else:
+        rgb = np.asarray(picture, dtype=np.uint8)  # (h, w, 3)
+        if (picture.width, picture.height) != box.resized_wh:
+            rgb = cv2.resize(rgb, box.resized_wh, interpolation=cv2.INTER_LINEAR)
+        array = np.full((imgsz[0], imgsz[1], 3), PAD_VALUE, dtype=np.uint8)
+        w, h = box.resized_wh
+        array[box.top:box.top + h, box.left:box.left + w] = rgb
     return torch.from_numpy(array.copy()).permute(2, 0, 1)[None].float() / 255.0
 
 

@@ -129,3 +129,23 @@ def test_imgsz_must_fit_the_largest_stride() -> None:
     check_imgsz((640, 640), (8, 16, 32))
     with pytest.raises(TalError, match=r"^--imgsz 650: must be a multiple of 32, the model's largest stride \(e\.g\. 640\)$"):
         check_imgsz((650, 650), (8, 16, 32))
+
+
+def test_image_tensor_without_opencv(monkeypatch) -> None:
+    from tal_cli.export import image_tensor
+    from tal_cli.images import Letterbox
+
+    monkeypatch.setitem(sys.modules, "cv2", None)  # Pillow's resize then
+    path = SAMPLES / "images" / "coffee.png"
+    x = image_tensor(path, (320, 320))
+    assert x.shape == (1, 3, 320, 320) and x.dtype.is_floating_point
+    from PIL import Image
+
+    with Image.open(path) as im:
+        box = Letterbox.fit((im.height, im.width), (320, 320))
+    pad = x[0] == 114 / 255
+    w, h = box.resized_wh
+    inside = pad[:, box.top:box.top + h, box.left:box.left + w]
+    assert bool(pad[:, :box.top].all()) and bool(pad[:, box.top + h:].all())
+    assert bool(pad[:, :, :box.left].all()) and bool(pad[:, :, box.left + w:].all())
+    assert not bool(inside.all())
