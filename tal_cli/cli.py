@@ -162,6 +162,32 @@ def reports_errors(func):
     return wrapper
 
 
+class _ProgressBar:
+    """A transient rich progress bar on ``console`` when ``show``, else nothing; the same calls either way."""
+
+    def __init__(self, console, label: str, total: int, show: bool) -> None:
+        self._bar = self._task = None
+        if show:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                 console=console, transient=True)
+            self._task = self._bar.add_task(label, total=total)
+
+    def __enter__(self) -> "_ProgressBar":
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+
 def _console(stderr: bool = False, width: int = 200):
     """A rich console; ``width`` columns when not a terminal (so piped output is stable)."""
     from rich.console import Console
@@ -222,7 +248,7 @@ def assign(
         _fail(f"--imgsz {imgsz}: {preds} was made at input {scene.head.imgsz[0]}x{scene.head.imgsz[1]} "
               "(its metadata says); drop --imgsz or export again at that size")
     cfg = base.override(**HEAD_PRESETS[scene.head.head]).override(**flags)
-    class_names = _class_names(names, None, scene.head.meta, cfg)
+    class_names = _class_names(read_dataset_names(names) if names is not None else None, None, scene.head.meta, cfg)
     if gt is not None and gt >= scene.num_gts:
         _fail(f"--gt {gt}: {labels} has {scene.num_gts} gts (0..{scene.num_gts - 1})" if scene.num_gts
               else f"--gt {gt}: {labels} has no gts")
@@ -268,12 +294,10 @@ def assign(
     _enforce_gates(gate_results)
 
 
-def _class_names(names: Path | None, source_names, meta, cfg) -> dict[int, str]:
-    """Class names: --names, else the source's dataset YAML, else the PREDS file's, else the config's."""
-    from .config import read_dataset_names
-
-    if names is not None:
-        return read_dataset_names(names)
+def _class_names(given: dict[int, str] | None, source_names, meta, cfg) -> dict[int, str]:
+    """Class names: --names (already read), else the source's dataset YAML, else the PREDS file's, else the config's."""
+    if given is not None:
+        return given
     if source_names is not None:
         return source_names
     if meta is not None and meta.names:
@@ -411,7 +435,6 @@ def sweep(
     one without predictions, or with unreadable files, is skipped and listed.
     """
     import math
-    from contextlib import nullcontext
     from dataclasses import replace
 
     from rich.text import Text
@@ -444,33 +467,21 @@ def sweep(
     if len(source or []) not in (0, 1, 3):
         _usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
     src = resolve_source(list(source or []), samples, _display_path(cfg.source), preds, split)
-    if names is not None:
-        read_dataset_names(names)  # a bad --names fails before the work
+    given_names = read_dataset_names(names) if names is not None else None  # a bad --names fails before the work
 
     err = _console(stderr=True)
     skipped = list(src.skipped)
     for note in src.notes:
         err.print(f"Warning: {note}", markup=False, highlight=False, soft_wrap=True)
-    show_progress = len(src.items) > 8 and sys.stderr.isatty()
-    progress = None
-    if show_progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        progress = Progress(TextColumn(f"sweeping {len(points)} settings"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=err, transient=True)
-    task = progress.add_task("sweep", total=len(src.items)) if progress is not None else None
+    progress = _ProgressBar(err, f"sweeping {len(points)} settings", len(src.items),
+                            show=len(src.items) > 8 and sys.stderr.isatty())
 
     def on_skip(item) -> None:
         skipped.append(item)
         err.print(f"Warning: skipped {item.text}", markup=False, highlight=False, soft_wrap=True)
-        if progress is not None:
-            progress.advance(task)
+        progress.advance()
 
-    def on_batch(n: int) -> None:
-        if progress is not None:
-            progress.advance(task, n)
-
-    with progress if progress is not None else nullcontext():
+    with progress:
         metas = []
 
         def noting_meta(scenes):
@@ -482,7 +493,7 @@ def sweep(
         scenes = noting_meta(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, on_skip, strict=src.strict,
                                          head=head.value if head else None))
         loss_totals = LossTotals(len(settings), Gains(**cfg.gains))
-        rows = run_sweep(scenes, settings, points, skipped=lambda: len(skipped), on_batch=on_batch,
+        rows = run_sweep(scenes, settings, points, skipped=lambda: len(skipped), on_batch=progress.advance,
                          on_assignment=loss_totals)
         rows = loss_totals.attach(rows)
     if rows[0].images == 0:
@@ -493,7 +504,7 @@ def sweep(
             err.print(f"Warning: --imgsz {imgsz} ignored: the PREDS files say they were made at "
                       f"{metas[0].imgsz[0]}x{metas[0].imgsz[1]}", markup=False, highlight=False, soft_wrap=True)
         cfg = replace(cfg, imgsz=metas[0].imgsz, strides=metas[0].strides, reg_max=metas[0].reg_max)
-    class_names = _class_names(names, src.names, metas[0] if metas else None, cfg)
+    class_names = _class_names(given_names, src.names, metas[0] if metas else None, cfg)
 
     written = []
     if csv_path is not None:
@@ -646,24 +657,15 @@ def export(
 
     err = _console(stderr=True)
     written, skipped = [], []
-    progress = None
-    if len(plan.jobs) > 1 and sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        progress = Progress(TextColumn(f"exporting with {net.source}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=err, transient=True)
-    from contextlib import nullcontext
-
-    with progress if progress is not None else nullcontext():
-        task = progress.add_task("export", total=len(plan.jobs)) if progress is not None else None
+    with _ProgressBar(err, f"exporting with {net.source}", len(plan.jobs),
+                      show=len(plan.jobs) > 1 and sys.stderr.isatty()) as progress:
         for image, path, problem in run_export(net, plan, cfg.imgsz, head.value if head else None):
             if path is not None:
                 written.append(path)
             else:
                 skipped.append(image)
                 err.print(f"Warning: skipped {problem}", markup=False, highlight=False, soft_wrap=True)
-            if progress is not None:
-                progress.advance(task)
+            progress.advance()
     if not written:
         _fail(f"nothing exported from {plan.description}: {plural(len(skipped), 'image')} skipped")
 
@@ -681,12 +683,14 @@ def export(
 
 def _after_export(source: Path, plan, written: list[Path], split: str, net) -> str:
     """The command that uses what was just exported."""
+    from .sources import DATASET_SUFFIXES
+
     version = tuple(int(p) for p in net.version.split(".")[:2] if p.isdigit())
     flags = " --variant ultralytics" if version >= (8, 4) else ""
     src, out = _display_path(source), _display_path(plan.out)
     if source.is_dir() and plan.out == source / "preds":
         command = f"tal sweep {src}{flags}"
-    elif source.suffix.lower() in (".yaml", ".yml"):
+    elif source.suffix.lower() in DATASET_SUFFIXES:
         command = f"tal sweep {src} --preds {out} --split {split}{flags}"
     elif source.is_dir() and source.name == "images" and (source.parent / "labels").is_dir():
         command = f"tal sweep {_display_path(source.parent)} --preds {out}{flags}"

@@ -67,8 +67,9 @@ class ExportModel:
     source: str
     version: str
 
-    def meta(self, imgsz: tuple[int, int], image: str | None = None) -> PredsMeta:
-        return PredsMeta(imgsz, self.strides, self.reg_max, self.num_classes, self.names,
+    def meta(self, imgsz: tuple[int, int], image: str | None = None, names: dict[int, str] | None = None) -> PredsMeta:
+        """The file's metadata; ``names`` stand in when the model has only placeholder names."""
+        return PredsMeta(imgsz, self.strides, self.reg_max, self.num_classes, self.names or dict(names or {}),
                          {"ultralytics": self.version, "torch": torch.__version__.split("+")[0], "tal": __version__},
                          self.source, image)
 
@@ -107,10 +108,8 @@ def load_model(model: str | Path, seed: int = 0, device: str = "cpu") -> ExportM
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputFileError(f"{model}: ultralytics could not load it ({type(exc).__name__}: {first[:160]})") from None
     head = network.model[-1] if hasattr(network, "model") else None
-    if head is None or not all(hasattr(head, k) for k in ("reg_max", "nc", "stride")):
+    if not type(head).__name__.endswith("Detect") or not all(hasattr(head, k) for k in ("reg_max", "nc", "stride")):
         raise InputFileError(f"{model}: not a detection model (its last layer is {type(head).__name__})")
-    if type(head).__name__ != "Detect" and not type(head).__name__.endswith("Detect"):
-        raise InputFileError(f"{model}: not a detection model (head {type(head).__name__})")
     try:
         network = network.float().eval().to(device)
     except (RuntimeError, AssertionError) as exc:
@@ -189,23 +188,26 @@ def head_output(model: ExportModel, x: Tensor) -> dict[str, object]:
 
 
 def export_image(model: ExportModel, image: Path, imgsz: tuple[int, int], target: Path,
-                 head: str | None = None) -> Path:
+                 head: str | None = None, names: dict[int, str] | None = None) -> Path:
     """Letterbox ``image``, run it, and save its head output (``head``: one branch only) to ``target``.
 
+    ``names``: class names for the metadata when the model has only placeholders (a dataset's).
+
     Raises:
-        InputFileError: an unreadable image, a branch the model lacks, or an unwritable target.
+        InputFileError: an unreadable image or an unwritable target.
+        TalError: a branch the model lacks (the same for every image).
     """
     branches = head_output(model, image_tensor(image, imgsz))
     if head is not None:
         if head not in branches:
             why = "not an end-to-end model" if head == "one2one" else "a fused network"
-            raise InputFileError(f"{model.source}: --head {head}: the network has no {head} branch ({why})")
+            raise TalError(f"{model.source}: --head {head}: the network has no {head} branch ({why})")
         branches = {head: branches[head]}
     if model.branches == ("one2many",) and isinstance(branches["one2many"], dict):
         obj = dict(branches["one2many"])  # an ordinary head: {"boxes", "scores"} at the top
     else:
         obj = dict(branches)
-    obj["meta"] = model.meta(imgsz, image.name).to_dict()
+    obj["meta"] = model.meta(imgsz, image.name, names).to_dict()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         torch.save(obj, target)
@@ -283,14 +285,14 @@ def run_export(model: ExportModel, plan: ExportPlan, imgsz: tuple[int, int], hea
                ) -> Iterator[tuple[Path, Path | None, str | None]]:
     """Export every image of ``plan``; yields ``(image, written file or None, error or None)``.
 
-    An image that cannot be read is reported (its error text) and the export goes on.
+    An image that cannot be read or written is reported (its error text) and the export goes
+    on; a model problem (:class:`TalError` that is not an :class:`InputFileError`) stops it.
+    The metadata takes the plan's class names when the model has only placeholders.
     """
     for image, target in plan.jobs:
         try:
-            yield image, export_image(model, image, imgsz, target, head), None
+            yield image, export_image(model, image, imgsz, target, head, plan.names), None
         except InputFileError as exc:
-            if str(exc).startswith(f"{model.source}:"):
-                raise  # a model problem, the same for every image
             yield image, None, str(exc)
 
 

@@ -181,3 +181,14 @@ def test_export_errors(tmp_path: Path) -> None:
     assert (result.exit_code, result.stderr) == (
         1, "Error: --imgsz 650: must be a multiple of 32, the model's largest stride (e.g. 640)\n")
     assert not (tmp_path / "o").exists()
+
+
+def test_dataset_names_fill_in_for_placeholder_names(tmp_path: Path) -> None:
+    # A YAML-built model has placeholder names ("0", "1", ...); a dataset YAML's names go into the metadata.
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLES / "images", data / "images")
+    (data / "data.yaml").write_text("path: .\nval: images\nnames: [person, helmet, spacecraft]\n")
+    result = run("export", "yolov8n.yaml", data / "data.yaml", "--out", tmp_path / "p")
+    assert result.exit_code == 0, result.stderr
+    meta = torch.load(tmp_path / "p" / "coffee.pt", weights_only=True)["meta"]
+    assert meta["names"] == {0: "person", 1: "helmet", 2: "spacecraft"}
