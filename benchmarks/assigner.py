@@ -187,7 +187,7 @@ def _tied_gts(arrays: dict[str, np.ndarray], which: np.ndarray) -> np.ndarray:
     """``[B, M] bool``: gts (among ``which``) with a pair flagged ``pair_tied`` by tal."""
     import torch
 
-    from tal_cli.assigner import assign
+    from tal_cli.core.assigner import assign
 
     t = {k: torch.from_numpy(v) for k, v in arrays.items()}
     mask = torch.from_numpy(which)[..., None] & t["mask_gt"]
@@ -199,7 +199,7 @@ def _tied_gts(arrays: dict[str, np.ndarray], which: np.ndarray) -> np.ndarray:
 
 
 def _tal_settings(classes: int):
-    from tal_cli.settings import AssignerSettings
+    from tal_cli.core.settings import AssignerSettings
 
     return AssignerSettings(topk=TOPK, num_classes=classes, alpha=ALPHA, beta=BETA, eps=EPS, variant="ultralytics",
                             strides=STRIDES)
@@ -210,14 +210,14 @@ def dense_assign(pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt
                  alpha: float = ALPHA, beta: float = BETA, eps: float = EPS, floor: float | None = FLOOR):
     """tal's assignment rules written densely over [B, M, A], for comparison only (not the library).
 
-    Same semantics as :func:`tal_cli.assigner.assign` with ``conflict="all-gts"``, CIoU and no
+    Same semantics as :func:`tal_cli.core.assigner.assign` with ``conflict="all-gts"``, CIoU and no
     topk2: top-k over all anchors with equal values taken lowest anchor first; contested
     anchors to the gt of largest IoU over all slots (lowest slot on ties). ``floor``: the
     small-box floor side, or None. Returns the drop-in 5-tuple.
     """
     import torch
 
-    from tal_cli.boxes import box_ciou_paired, centres_inside, floor_small_boxes
+    from tal_cli.core.boxes import box_ciou_paired, centres_inside, floor_small_boxes
 
     b, a, c = pd_scores.shape
     m = gt_bboxes.shape[1]
@@ -295,7 +295,7 @@ def worker(impl: str, inputs: Path, result: Path, repeats: int, threads: int) ->
     classes = t["pd_scores"].shape[2]
     extra = {}
     if impl == "tal":
-        from tal_cli.assigner import TaskAlignedAssigner
+        from tal_cli.core.assigner import TaskAlignedAssigner
 
         assigner = TaskAlignedAssigner(topk=TOPK, num_classes=classes, alpha=ALPHA, beta=BETA, eps=EPS,
                                        variant="ultralytics", strides=STRIDES)

@@ -37,15 +37,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tal_cli.config import load_config  # noqa: E402
-from tal_cli.labels import Labels  # noqa: E402
-from tal_cli.preds import decode_head  # noqa: E402
-from tal_cli.losses import Gains, losses_from_heads  # noqa: E402
-from tal_cli.report import build_report  # noqa: E402
-from tal_cli.sweep import LossTotals  # noqa: E402
-from tal_cli.scene import assign_scenes, load_scene, make_scene  # noqa: E402
-from tal_cli.sources import folder_source, iter_scenes  # noqa: E402
-from tal_cli.sweep import settings_grid, sweep  # noqa: E402
+from tal_cli.readers.config import load_config  # noqa: E402
+from tal_cli.readers.labels import Labels  # noqa: E402
+from tal_cli.readers.preds import decode_head  # noqa: E402
+from tal_cli.core.losses import Gains, losses_from_heads  # noqa: E402
+from tal_cli.views.report import build_report  # noqa: E402
+from tal_cli.analysis.sweep import LossTotals  # noqa: E402
+from tal_cli.readers.scene import assign_scenes, load_scene, make_scene  # noqa: E402
+from tal_cli.readers.sources import folder_source, iter_scenes  # noqa: E402
+from tal_cli.analysis.sweep import settings_grid, sweep  # noqa: E402
 
 IMGSZ = 640
 

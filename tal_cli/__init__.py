@@ -1,12 +1,70 @@
 """tal: see how task-aligned assignment (TAL) turns ground-truth boxes into positive anchors.
 
-The package root imports nothing heavy so that ``tal --help`` and ``tal --version`` answer
-without loading torch. The library lives in the submodules:
+The public API, importable from the package root (loaded on first use, so that ``tal
+--help`` and ``tal --version`` answer without importing torch)::
 
-- ``tal_cli.assigner``   the assigner (``assign`` -> ``Assignment``, drop-in ``TaskAlignedAssigner``)
-- ``tal_cli.assignment`` the ``Assignment`` result type and its conventions
-- ``tal_cli.boxes``      box formats, IoU / CIoU, the small-box floor, DFL decoding
-- ``tal_cli.anchors``    the anchor grid
+    from tal_cli import TaskAlignedAssigner, assign, Assignment, AssignerSettings
+    from tal_cli import assign_image, plan_sweep, run_sweep
+
+Subpackages, by role:
+
+- ``tal_cli.core``        the pure assigner, its ``Assignment`` result, settings, anchors, boxes, losses
+- ``tal_cli.readers``     images and the letterbox, labels, PREDS, configs, sweep sources, scenes
+- ``tal_cli.analysis``    sweep totals and CI gates
+- ``tal_cli.views``       report rows and JSON, terminal tables, overlay PNGs, plots
+- ``tal_cli.workflows``   what each command does, as library calls
+- ``tal_cli.ultralytics`` the ultralytics integration (``tal export``); the only importer of ultralytics
+- ``tal_cli.commands``    one module per CLI command; ``tal_cli.cli`` assembles them
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from importlib import import_module
+
+__version__ = "0.2.0"
+
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "TaskAlignedAssigner": "tal_cli.core.assigner",
+    "assign": "tal_cli.core.assigner",
+    "Assignment": "tal_cli.core.assignment",
+    "AssignerSettings": "tal_cli.core.settings",
+    "PRESETS": "tal_cli.core.settings",
+    "HEAD_PRESETS": "tal_cli.core.settings",
+    "compute_losses": "tal_cli.core.losses",
+    "Losses": "tal_cli.core.losses",
+    "Gains": "tal_cli.core.losses",
+    "grid_levels": "tal_cli.core.anchors",
+    "make_anchors": "tal_cli.core.anchors",
+    "TalError": "tal_cli.core.errors",
+    "InputFileError": "tal_cli.core.errors",
+    "ConfigError": "tal_cli.core.errors",
+    "ShapeError": "tal_cli.core.errors",
+    "load_scene": "tal_cli.readers.scene",
+    "assign_scenes": "tal_cli.readers.scene",
+    "load_config": "tal_cli.readers.config",
+    "read_labels": "tal_cli.readers.labels",
+    "read_predictions": "tal_cli.readers.preds",
+    "assign_image": "tal_cli.workflows.assign",
+    "AssignResult": "tal_cli.workflows.assign",
+    "plan_sweep": "tal_cli.workflows.sweep",
+    "run_sweep": "tal_cli.workflows.sweep",
+    "SweepResult": "tal_cli.workflows.sweep",
+    "OverlayRenderer": "tal_cli.views.overlay",
+    "OverlayStyle": "tal_cli.views.overlay",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tal_cli' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,11 +1,14 @@
-"""The README stays true: its test command is what CI runs, and shown outputs are today's."""
+"""The README and docs/ stay true: the test command is what CI runs, shown outputs are
+today's, the library examples run, and every link points at a file that exists."""
 
 from __future__ import annotations
 
 import os
 import re
 import shlex
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tal_cli.cli import app
@@ -13,16 +16,27 @@ from tal_cli.cli import app
 from .conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def _console_blocks() -> list[tuple[list[str], list[str]]]:
+def _console_blocks(text: str) -> list[tuple[list[str], list[str]]]:
     """(argv, output lines) of every ```console block that runs `tal`."""
     blocks = []
-    for body in re.findall(r"```console\n(.*?)```", README, flags=re.S):
+    for body in re.findall(r"```console\n(.*?)```", text, flags=re.S):
         first, *rest = body.rstrip("\n").split("\n")
         assert first.startswith("$ tal "), first
         blocks.append((shlex.split(first[len("$ tal "):]), rest))
     return blocks
+
+
+@pytest.fixture()
+def at_root():
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # the pages' paths are relative to the repository root
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
 
 
 def test_ci_runs_the_readme_test_command() -> None:
@@ -32,19 +46,37 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test_command in ci
 
 
-def test_shown_outputs_are_current() -> None:
-    blocks = _console_blocks()
-    assert len(blocks) >= 2
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # the README's paths are relative to the repository root
-    try:
-        for argv, shown in blocks:
-            result = CliRunner().invoke(app, argv)
-            assert result.exit_code == 0, result.stderr
-            out = result.stdout.rstrip("\n").split("\n")
-            if shown and shown[-1] == "…":  # an excerpt: the first lines
-                shown = shown[:-1]
-                out = out[: len(shown)]
-            assert [ln.rstrip() for ln in out] == [ln.rstrip() for ln in shown], " ".join(argv)
-    finally:
-        os.chdir(cwd)
+def test_readme_is_a_front_page() -> None:
+    assert len(_console_blocks(README)) >= 1
+    assert README.count("\n") < 150, "details belong in docs/"
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in README, f"README does not link {page.name}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_shown_outputs_are_current(page: Path, at_root) -> None:
+    for argv, shown in _console_blocks(page.read_text(encoding="utf-8")):
+        result = CliRunner().invoke(app, argv)
+        assert result.exit_code == 0, result.stderr
+        out = result.stdout.rstrip("\n").split("\n")
+        if shown and shown[-1] == "…":  # an excerpt: the first lines
+            shown = shown[:-1]
+            out = out[: len(shown)]
+        assert [ln.rstrip() for ln in out] == [ln.rstrip() for ln in shown], f"{page.name}: {' '.join(argv)}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_links_point_at_files(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#\s]+)\)", text):
+        if "://" in target:
+            continue
+        assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+def test_library_examples_run(at_root) -> None:
+    text = (ROOT / "docs" / "library.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3
+    for block in blocks:
+        exec(compile(block, "docs/library.md", "exec"), {})  # noqa: S102

@@ -1,0 +1,5 @@
+"""``python -m tal_cli``: the same as the ``tal`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""``tal assign``: parse the options, call :func:`~tal_cli.workflows.assign.assign_image`, print."""
+
+from __future__ import annotations
+
+from .common import console, emit_json, enforce_gates, parse_gate_options, reports_errors
+from .options import (
+    AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
+    MaxZeroOpt, MinPosOpt, NamesOpt, OutOpt, PredsArg, SortOpt, TopkOpt, VariantOpt,
+)
+
+HELP = dict(
+    epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
+    "  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt\n"
+    "  tal assign IMG LBL PREDS --variant ultralytics --topk 13 --gt 4\n"
+    "  tal assign IMG LBL PREDS --json > assignment.json\n"
+    "  tal assign IMG LBL PREDS --out overlays/",
+)
+
+
+@reports_errors
+def assign(
+    image: ImageArg,
+    labels: LabelsArg,
+    preds: PredsArg,
+    config: ConfigOpt = None,
+    variant: VariantOpt = None,
+    topk: TopkOpt = None,
+    alpha: AlphaOpt = None,
+    beta: BetaOpt = None,
+    imgsz: ImgszOpt = None,
+    names: NamesOpt = None,
+    gt: GtOpt = None,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    sort: SortOpt = GtOrder.problems,
+    limit: LimitOpt = None,
+    head: HeadOpt = None,
+    max_zero_positive_rate: MaxZeroOpt = None,
+    min_positives_per_gt: MinPosOpt = None,
+) -> None:
+    """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
+
+    IMAGE and LABELS are letterboxed to the network input exactly as training does; PREDS is
+    the head output saved from your model for that image (tal export writes it). A PREDS file
+    that records its input size, strides and reg_max (tal export's do) is read with those.
+    """
+    from ..views.report import candidates_to_json, order_gt_rows, report_to_json
+    from ..workflows.assign import assign_image, write_overlays
+
+    gates = parse_gate_options(max_zero_positive_rate, min_positives_per_gt)
+    result = assign_image(image, labels, preds, config=config, variant=variant.value if variant else None,
+                          topk=topk, alpha=alpha, beta=beta, imgsz=imgsz, head=head.value if head else None,
+                          names=names, gt=gt, gates=gates)
+    report = result.report
+    written = write_overlays(result, out, [gt] if gt is not None else None) if out is not None else []
+
+    if as_json:
+        doc = report_to_json(report)
+        if gt is not None:
+            doc["candidates"] = {"gt": gt, "rows": candidates_to_json(result.candidates)}
+        if out is not None:
+            doc["overlays"] = [str(p) for p in written]
+        emit_json(doc, gates, result.gate_results)
+        return
+
+    from ..views.tables import candidate_table, gt_table, summary_text
+
+    out_console = console()
+    out_console.print(summary_text(report))
+    if gt is not None:
+        out_console.print(gt_table([report.gts[gt]], report.strides, report=report))
+        out_console.print(candidate_table(result.candidates, report.gts[gt],
+                                          report.losses.third if report.losses else "dfl"))
+    elif not report.gts:
+        out_console.print("No gts: a background image; every anchor is background.")
+    else:
+        rows = order_gt_rows(report.gts, sort.value)
+        shown = limit if limit is not None else (0 if len(rows) <= 40 else 25)
+        if shown:
+            rows = rows[:shown]
+        out_console.print(gt_table(rows, report.strides, report=report))
+        if len(rows) < len(report.gts):
+            out_console.print(f"{len(report.gts) - len(rows)} more gts not shown (sorted {sort.value} first); "
+                              "--limit 0 shows all, --json lists every gt.")
+    for path in written:
+        out_console.print(f"wrote {path}")
+    enforce_gates(result.gate_results)

@@ -1,0 +1,119 @@
+"""What every command shares: consoles, the ``Error:`` line, gates on exit, the progress bar.
+
+The command modules are the only ones that print. Heavy modules (torch, Pillow, the library)
+are imported inside functions so that ``tal --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import NoReturn
+
+import typer
+
+from ..readers.paths import display_path  # noqa: F401  (re-exported for the commands)
+
+#: Exit codes (docs/exit-codes.md): bad input, bad usage. A violated gate exits with
+#: :data:`tal_cli.analysis.gates.EXIT_GATE` (3).
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> NoReturn:
+    """One ``Error: ...`` line on stderr, exit code 1 (bad input)."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(EXIT_ERROR)
+
+
+def usage_error(message: str) -> NoReturn:
+    """One ``Error: ...`` line on stderr, exit code 2 (bad usage)."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def reports_errors(func):
+    """Turn library errors into one ``Error: ...`` line on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from ..core.errors import TalError
+
+        try:
+            return func(*args, **kwargs)
+        except TalError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def parse_gate_options(max_zero_positive_rate, min_positives_per_gt):
+    """Parse the gate options up front; a bad value is a usage error (exit 2)."""
+    from ..analysis.gates import parse_gates
+    from ..core.errors import ConfigError
+
+    try:
+        return parse_gates(max_zero_positive_rate or (), min_positives_per_gt or ())
+    except ConfigError as exc:
+        usage_error(str(exc))
+
+
+def emit_json(doc: dict, gates, results) -> None:
+    """Print the one JSON document (with its ``gates`` list when gates were given), then enforce them."""
+    from ..analysis.gates import results_to_json
+
+    if gates:
+        doc["gates"] = results_to_json(results)
+    typer.echo(json.dumps(doc, indent=1))
+    enforce_gates(results)
+
+
+def enforce_gates(results) -> None:
+    """After the full result is out: name each violated gate on stderr and exit with EXIT_GATE."""
+    from ..analysis.gates import EXIT_GATE
+
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        typer.echo(f"Gate failed: {r.message()}", err=True)
+    if failed:
+        raise typer.Exit(EXIT_GATE)
+
+
+def console(stderr: bool = False, width: int = 200):
+    """A rich console; ``width`` columns when not a terminal (so piped output is stable)."""
+    from rich.console import Console
+
+    tty = (sys.stderr if stderr else sys.stdout).isatty()
+    return Console(stderr=stderr, width=None if tty else width, highlight=False)
+
+
+def warn(err, text: str) -> None:
+    """A ``Warning: ...`` line on the stderr console ``err``, printed as is."""
+    err.print(f"Warning: {text}", markup=False, highlight=False, soft_wrap=True)
+
+
+class ProgressBar:
+    """A transient rich progress bar on ``console`` when ``show``, else nothing; the same calls either way."""
+
+    def __init__(self, console, label: str, total: int, show: bool) -> None:
+        self._bar = self._task = None
+        if show:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                 console=console, transient=True)
+            self._task = self._bar.add_task(label, total=total)
+
+    def __enter__(self) -> "ProgressBar":
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def advance(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)

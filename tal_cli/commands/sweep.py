@@ -1,0 +1,189 @@
+"""``tal sweep``: parse the list options, call :mod:`tal_cli.workflows.sweep`, print."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from typing import Optional
+
+import typer
+
+from .common import (
+    ProgressBar, console, emit_json, enforce_gates, parse_gate_options, reports_errors, usage_error,
+    warn,
+)
+from .options import (
+    AlphaListOpt, BetaListOpt, ByClassOpt, ConfigOpt, CsvOpt, HeadOpt, ImgszOpt, MaxZeroOpt, MinPosOpt, NamesOpt,
+    PlotOpt, PredsDirOpt, SourceArg, SplitOpt, SweepJsonOpt, TopkListOpt, Variant, VariantListOpt,
+)
+
+#: List options of ``tal sweep`` and what their extra values look like.
+_LIST_OPTIONS = {"--topk": "number", "--alpha": "number", "--beta": "number", "--variant": "variant"}
+_NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+
+
+def _list_value(kind: str, token: str) -> bool:
+    """Whether ``token`` is one more value of a list option (a number, a variant, or a comma list of them)."""
+    parts = token.split(",")
+    if kind == "number":
+        return all(re.fullmatch(_NUMBER, p) for p in parts)
+    return all(p in (v.value for v in Variant) for p in parts)
+
+
+def expand_list_options(args: list[str]) -> list[str]:
+    """``--topk 5 10 13`` -> ``--topk 5 --topk 10 --topk 13`` (click gives an option one value).
+
+    After a list option's first value, following tokens that look like values of that option
+    (numbers; for ``--variant`` its names) are taken as more values; anything else (a SOURCE
+    path, another option, ``--``) ends the list.
+    """
+    out, i = [], 0
+    while i < len(args):
+        token = args[i]
+        if token == "--":
+            out.extend(args[i:])
+            break
+        name, eq, _ = token.partition("=")
+        if name not in _LIST_OPTIONS:
+            out.append(token)
+            i += 1
+            continue
+        take = 1 if eq else 2  # the option and its first value, as click reads them
+        out.extend(args[i:i + take])
+        i += take
+        while i < len(args) and _list_value(_LIST_OPTIONS[name], args[i]):
+            out.extend((name, args[i]))
+            i += 1
+    return out
+
+
+class ListOptionsCommand(typer.core.TyperCommand):
+    """A command whose list options also accept space-separated values (``--topk 5 10 13``)."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, expand_list_options(list(args)))
+
+
+def list_values(option: str, raw: Optional[list[str]], convert, ok, expected: str) -> list:
+    """Values of a list option (comma lists split); a bad one is a one-line usage error."""
+    values = []
+    for item in raw or []:
+        for part in item.split(","):
+            try:
+                value = convert(part.strip())
+            except ValueError:
+                value = None
+            if value is None or not ok(value):
+                usage_error(f"{option}: expected {expected}, got {part.strip()!r}")
+            values.append(value)
+    return values
+
+
+HELP = dict(
+    cls=ListOptionsCommand,
+    epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
+    "  tal sweep --topk 5 10 13\n"
+    "  tal sweep data/ --alpha 0.5 1 --beta 4 6 --plot sweep.png --csv sweep.csv\n"
+    "  tal sweep data.yaml --preds preds/ --split val --variant yolov8 ultralytics --by-class\n"
+    "  tal sweep IMG LBL PREDS --topk 5 10 13 --json > sweep.json",
+)
+
+
+@reports_errors
+def sweep(
+    source: SourceArg = None,
+    topk: TopkListOpt = None,
+    alpha: AlphaListOpt = None,
+    beta: BetaListOpt = None,
+    variant: VariantListOpt = None,
+    config: ConfigOpt = None,
+    preds: PredsDirOpt = None,
+    split: SplitOpt = "val",
+    imgsz: ImgszOpt = None,
+    names: NamesOpt = None,
+    as_json: SweepJsonOpt = False,
+    csv_path: CsvOpt = None,
+    plot: PlotOpt = None,
+    by_class: ByClassOpt = False,
+    head: HeadOpt = None,
+    max_zero_positive_rate: MaxZeroOpt = None,
+    min_positives_per_gt: MinPosOpt = None,
+) -> None:
+    """Assign many images under several settings: one row of totals per setting.
+
+    Settings are the cartesian product of --topk, --alpha, --beta and --variant (lists not
+    given come from the config). Each image is read once for all settings. SOURCE: nothing
+    (the config's samples), a folder holding images/, labels/ and preds/<stem>.pt, a dataset
+    YAML with --preds DIR, or IMAGE LABELS PREDS. An image without a label file is background;
+    one without predictions, or with unreadable files, is skipped and listed.
+    """
+    from ..readers.sources import plural
+    from ..views.sweep_json import sweep_to_json
+    from ..workflows.sweep import fixed_settings, plan_sweep, run_sweep, write_sweep_csv, write_sweep_plot
+
+    gates = parse_gate_options(max_zero_positive_rate, min_positives_per_gt)
+    topks = list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1")
+    alphas = list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
+    betas = list_values("--beta", beta, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
+    variants = list_values("--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics")
+    if len(source or []) not in (0, 1, 3):
+        usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
+    head_name = head.value if head else None
+    plan = plan_sweep(source or [], config=config, topk=topks, alpha=alphas, beta=betas, variant=variants,
+                      preds=preds, split=split, imgsz=imgsz, names=names, head=head_name,
+                      outputs=(csv_path, plot))
+
+    err = console(stderr=True)
+    for note in plan.source.notes:
+        warn(err, note)
+    items = plan.source.items
+    progress = ProgressBar(err, f"sweeping {len(plan.points)} settings", len(items),
+                           show=len(items) > 8 and sys.stderr.isatty())
+
+    def on_skip(item) -> None:
+        warn(err, f"skipped {item.text}")
+        progress.advance()
+
+    with progress:
+        result = run_sweep(plan, gates, on_skip=on_skip, on_batch=progress.advance)
+    for note in result.notes:
+        warn(err, note)
+
+    written = []
+    if csv_path is not None:
+        written.append(write_sweep_csv(csv_path, result.rows))
+    if plot is not None:
+        written.append(write_sweep_plot(plot, result))
+
+    if as_json:
+        doc = sweep_to_json(result.rows, source=result.description, fixed=fixed_settings(result),
+                            skipped=result.skipped, names=result.class_names, by_class=by_class)
+        if written:
+            doc["written"] = [str(p) for p in written]
+        emit_json(doc, gates, result.gate_results)
+        return
+
+    from ..views.tables import sweep_class_table, sweep_header, sweep_table
+
+    out = console(width=240)
+
+    def say(text) -> None:
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    for line in sweep_header(result):
+        say(line)
+    out.print(sweep_table(result.rows))
+    if by_class:
+        for class_id in sorted({c for r in result.rows for c in r.by_class}):
+            out.print(sweep_class_table(result.rows, class_id, result.class_names.get(class_id, str(class_id))))
+    skipped = result.skipped
+    if skipped:
+        say(f"{plural(len(skipped), 'image')} skipped:")
+        for item in skipped[:10]:
+            say(f"  {item.text}")
+        if len(skipped) > 10:
+            say(f"  ... {len(skipped) - 10} more; --json lists every one.")
+    for path in written:
+        say(f"wrote {path}")
+    enforce_gates(result.gate_results)

@@ -1,0 +1,163 @@
+"""The ``tal sweep --plot`` chart: positives per gt and gts without positives, one row per setting.
+
+Pillow only (no matplotlib). Builds a PIL image; ``cli.py`` saves it. Readable on its own:
+every bar carries its value, each row names its setting, the legend says what bars and
+ticks mean.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..analysis.sweep import SIZE_BINS, SweepRow
+
+RGB = tuple[int, int, int]
+
+BACKGROUND: RGB = (255, 255, 255)
+STRIPE: RGB = (242, 244, 247)
+INK: RGB = (30, 30, 30)
+MUTED: RGB = (110, 110, 110)
+GRID: RGB = (215, 218, 222)
+MEAN_BAR: RGB = (58, 110, 165)
+MAX_WHISKER: RGB = (120, 150, 185)
+ZERO_ALL: RGB = (190, 45, 45)
+ZERO_SIZES: dict[str, RGB] = {"small": (230, 120, 60), "medium": (225, 175, 50), "large": (120, 160, 90)}
+
+
+def _font(size: int):
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def _nice_max(value: float, floor: float) -> float:
+    """A round axis end >= ``value`` (1, 2, 2.5, 5 x 10^k), at least ``floor``."""
+    value = max(value, floor)
+    exp = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if step * exp >= value - 1e-12:
+            return step * exp
+    return 10 * exp
+
+
+def _ticks(top: float) -> list[float]:
+    return [i * top / 5 for i in range(6)]
+
+
+def _num(v: float) -> str:
+    return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
+
+
+def setting_label(row: SweepRow) -> str:
+    """``"topk 10  alpha 0.5  beta 6  yolov8"``."""
+    return f"topk {row.topk}  alpha {row.alpha:g}  beta {row.beta:g}  {row.variant}"
+
+
+def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: str = ""):
+    """A PNG-ready RGB image: per setting, positives per gt (mean bar, median tick, max whisker)
+    and the share of gts without positives, overall and by size (small/medium/large)."""
+    from PIL import Image, ImageDraw
+
+    f_title, f_text, f_small = _font(22), _font(15), _font(13)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def width(text: str, font) -> int:
+        return int(math.ceil(probe.textlength(text, font=font)))
+
+    labels = [setting_label(r) for r in rows]
+    margin, gap = 24, 36
+    label_w = max([width(t, f_text) for t in labels] + [120]) + 16
+    panel_w = 470
+    row_h = 74
+    header_h = 118
+    axis_h = 44
+    n = max(len(rows), 1)
+    w = margin + label_w + panel_w + gap + panel_w + margin
+    h = header_h + n * row_h + axis_h + margin
+    img = Image.new("RGB", (w, h), BACKGROUND)
+    d = ImageDraw.Draw(img)
+
+    d.text((margin, 14), title, fill=INK, font=f_title)
+    if subtitle:
+        d.text((margin, 44), subtitle, fill=MUTED, font=f_small)
+    x1 = margin + label_w
+    x2 = x1 + panel_w + gap
+    plot_top = header_h
+    plot_bottom = header_h + n * row_h
+
+    d.text((x1, 68), "Positives per gt (anchors)", fill=INK, font=f_text)
+    d.text((x2, 68), "Gts without positives (% of the gts)", fill=INK, font=f_text)
+    # Legends.
+    lx, ly = x1, 92
+    d.rectangle((lx, ly + 2, lx + 18, ly + 12), fill=MEAN_BAR)
+    d.text((lx + 24, ly), "mean", fill=MUTED, font=f_small)
+    lx += 24 + width("mean", f_small) + 14
+    d.line((lx + 6, ly, lx + 6, ly + 14), fill=INK, width=3)
+    d.text((lx + 14, ly), "median", fill=MUTED, font=f_small)
+    lx += 14 + width("median", f_small) + 14
+    d.line((lx, ly + 7, lx + 18, ly + 7), fill=MAX_WHISKER, width=2)
+    d.line((lx + 18, ly + 1, lx + 18, ly + 13), fill=MAX_WHISKER, width=2)
+    d.text((lx + 24, ly), "max", fill=MUTED, font=f_small)
+    lx = x2
+    for name, colour in (("all gts", ZERO_ALL), *((k, ZERO_SIZES[k]) for k, _ in SIZE_BINS)):
+        d.rectangle((lx, ly + 2, lx + 14, ly + 12), fill=colour)
+        d.text((lx + 19, ly), name, fill=MUTED, font=f_small)
+        lx += 19 + width(name, f_small) + 14
+
+    # Scales: bars use 70 % of a panel so that the value text fits beside them.
+    bar_span = int(panel_w * 0.70)
+    top1 = _nice_max(max([r.positives_per_gt.max or 0 for r in rows] + [0]), 1)
+    rates = [v for r in rows for v in (r.zero_positive_rate, *(s.rate for s in r.by_size.values())) if v is not None]
+    top2 = _nice_max(100 * max(rates + [0]), 10)
+
+    def grid(x0: int, top: float, fmt) -> None:
+        for t in _ticks(top):
+            x = x0 + int(round(t / top * bar_span))
+            d.line((x, plot_top - 4, x, plot_bottom), fill=GRID, width=1)
+            text = fmt(t)
+            d.text((x - width(text, f_small) // 2, plot_bottom + 6), text, fill=MUTED, font=f_small)
+
+    for i in range(len(rows)):
+        if i % 2 == 0:
+            d.rectangle((margin - 8, plot_top + i * row_h, w - margin + 8, plot_top + (i + 1) * row_h - 1), fill=STRIPE)
+    grid(x1, top1, _num)
+    grid(x2, top2, lambda t: f"{_num(t)}%")
+
+    for i, (row, label) in enumerate(zip(rows, labels)):
+        y = plot_top + i * row_h
+        d.text((margin, y + row_h // 2 - 9), label, fill=INK, font=f_text)
+        per = row.positives_per_gt
+        cy = y + row_h // 2
+        if per.mean is None:
+            d.text((x1 + 4, cy - 8), "no gts", fill=MUTED, font=f_text)
+        else:
+            xm = x1 + int(round(per.mean / top1 * bar_span))
+            xmed = x1 + int(round(per.median / top1 * bar_span))
+            xmax = x1 + int(round(per.max / top1 * bar_span))
+            d.line((x1, cy, xmax, cy), fill=MAX_WHISKER, width=2)
+            d.line((xmax, cy - 9, xmax, cy + 9), fill=MAX_WHISKER, width=2)
+            d.rectangle((x1, cy - 13, max(xm, x1 + 1), cy + 13), fill=MEAN_BAR)
+            d.line((xmed, cy - 17, xmed, cy + 17), fill=INK, width=3)
+            text = f"{per.mean:.2f}  (median {_num(per.median)}, max {per.max})"
+            d.text((max(xm, xmax, xmed) + 8, cy - 9), text, fill=INK, font=f_small)
+        # Zero-positive rates: all gts, then each size class.
+        bars = [("all", row.zero_positive_rate, row.gts_without_positives, row.gts, ZERO_ALL)]
+        bars += [(k, s.rate, s.without_positives, s.gts, ZERO_SIZES[k]) for k, s in row.by_size.items()]
+        bh, bgap = 12, 3
+        by = y + (row_h - (len(bars) * bh + (len(bars) - 1) * bgap)) // 2
+        for name, rate, zero, total, colour in bars:
+            if rate is None:
+                d.text((x2 + 4, by - 2), f"{name}: no gts", fill=MUTED, font=f_small)
+            else:
+                xe = x2 + int(round(100 * rate / top2 * bar_span))
+                d.rectangle((x2, by, max(xe, x2 + 1), by + bh - 1), fill=colour)
+                text = f"{name} {100 * rate:.1f}% ({zero}/{total})"
+                d.text((xe + 6, by - 2), text, fill=INK if name == "all" else MUTED, font=f_small)
+            by += bh + bgap
+    d.line((x1, plot_top - 4, x1, plot_bottom), fill=MUTED, width=1)
+    d.line((x2, plot_top - 4, x2, plot_bottom), fill=MUTED, width=1)
+    return img

@@ -1,0 +1,137 @@
+"""``tal assign`` as a library call: one image, its labels and its head output, explained.
+
+:func:`assign_image` does everything between parsing options and printing: it loads the
+config, applies the flags and the head preset, reads the scene, assigns, computes the losses,
+builds the report and checks the gates. :func:`write_overlays` renders and saves the PNGs.
+A script calls these without Typer::
+
+    from tal_cli.workflows.assign import assign_image
+    result = assign_image("img.jpg", "img.txt", "img.pt", variant="ultralytics", topk=13)
+    result.report.summary.gts_without_positives
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..analysis.gates import Gate, GateResult, check, outcome_of_gts
+from ..core.assignment import Assignment
+from ..core.errors import InputFileError, TalError
+from ..core.losses import Gains, Losses, losses_from_heads
+from ..core.settings import HEAD_PRESETS
+from ..readers.config import Config, load_config, read_dataset_names
+from ..readers.preds import PredsMeta
+from ..readers.scene import Scene, assign_scenes, load_scene
+from ..views.report import CandidateRow, Report, build_report, candidate_rows
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    """Everything ``tal assign`` shows, computed.
+
+    Attributes:
+        config: the settings used: config file, then the head's preset, then the flags.
+        scene: the image's gts and head output in network pixels.
+        assignment: every stage of the assignment (B = 1).
+        losses: the losses of that assignment.
+        report: per-gt and per-positive rows.
+        class_names: class id -> name (``--names``, else the PREDS metadata, else the config).
+        gate_results: each gate checked on this image.
+        candidates: ``--gt N``'s candidate rows, else None.
+    """
+
+    config: Config
+    scene: Scene
+    assignment: Assignment
+    losses: Losses
+    report: Report
+    class_names: dict[int, str]
+    gate_results: tuple[GateResult, ...]
+    candidates: tuple[CandidateRow, ...] | None = None
+
+
+def class_names(given: Mapping[int, str] | None, source_names: Mapping[int, str] | None,
+                meta: PredsMeta | None, cfg: Config) -> dict[int, str]:
+    """Class names: ``--names`` (already read), else the source's dataset YAML, else the PREDS file's, else the config's."""
+    if given is not None:
+        return dict(given)
+    if source_names is not None:
+        return dict(source_names)
+    if meta is not None and meta.names:
+        return dict(meta.names)
+    return dict(cfg.names)
+
+
+def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, config: str | Path | None = None,
+                 variant: str | None = None, topk: int | None = None, alpha: float | None = None,
+                 beta: float | None = None, imgsz: int | None = None, head: str | None = None,
+                 names: str | Path | None = None, gt: int | None = None, gates: Sequence[Gate] = ()) -> AssignResult:
+    """Assign one image as training would and explain it.
+
+    Args:
+        image, labels, preds: the image, its YOLO label file and its saved head output.
+        config: settings YAML (None: ``configs/default.yaml``).
+        variant, topk, alpha, beta, imgsz: flags over the config and the head preset (None: not given).
+        head: ``"one2many"`` or ``"one2one"`` branch of an end-to-end output (None: the default).
+        names: a dataset YAML with class names.
+        gt: also list every candidate of this gt slot.
+        gates: CI gates to check (:func:`~tal_cli.analysis.gates.parse_gates`).
+
+    Raises:
+        TalError: bad input (files, settings, ``gt`` out of range); the message is one line.
+    """
+    image, labels, preds = Path(image), Path(labels), Path(preds)
+    base = load_config(config)
+    flags = dict(variant=variant, topk=topk, alpha=alpha, beta=beta, imgsz=imgsz)
+    cfg = base.override(**flags)
+    scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max, head)
+    if imgsz is not None and scene.head.meta is not None and scene.head.imgsz != cfg.imgsz:
+        raise InputFileError(f"--imgsz {imgsz}: {preds} was made at input {scene.head.imgsz[0]}x{scene.head.imgsz[1]} "
+                             "(its metadata says); drop --imgsz or export again at that size")
+    cfg = base.override(**HEAD_PRESETS[scene.head.head]).override(**flags)
+    names_of = class_names(read_dataset_names(Path(names)) if names is not None else None, None, scene.head.meta, cfg)
+    if gt is not None and gt >= scene.num_gts:
+        raise TalError(f"--gt {gt}: {labels} has {scene.num_gts} gts (0..{scene.num_gts - 1})" if scene.num_gts
+                       else f"--gt {gt}: {labels} has no gts")
+    assignment = assign_scenes([scene], cfg.assigner_settings(scene.head.num_classes))
+    losses = losses_from_heads(assignment, [scene.head], Gains(**cfg.gains))
+    report = build_report(scene, assignment, 0, names_of, losses)
+    results = tuple(check(gates, outcome_of_gts(report.gts), str(image)))
+    candidates = tuple(candidate_rows(scene, assignment, gt, losses=losses)) if gt is not None else None
+    return AssignResult(cfg, scene, assignment, losses, report, names_of, results, candidates)
+
+
+def write_overlays(result: AssignResult, out: str | Path, gts: Sequence[int] | None = None) -> list[Path]:
+    """Render the overlay of every stride and save ``OUT/<image stem>_stride<s>.png``.
+
+    Args:
+        gts: draw only these gt slots (None: all).
+
+    Returns:
+        the files written, finest stride first.
+
+    Raises:
+        InputFileError: the folder cannot be created or a file cannot be written.
+    """
+    from ..readers.images import letterbox_image, load_image
+    from ..views.overlay import OverlayRenderer
+
+    scene, out = result.scene, Path(out)
+    image = letterbox_image(load_image(scene.image), scene.letterbox)
+    pictures = OverlayRenderer().render(image, result.assignment, scene.head.levels, result.class_names,
+                                        image_index=0, gts=gts)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(f"{out}: cannot create output folder ({exc.strerror})") from None
+    written = []
+    for stride, picture in pictures.items():
+        path = out / f"{scene.image.stem}_stride{stride}.png"
+        try:
+            picture.save(path, compress_level=3)
+        except OSError as exc:
+            raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
+        written.append(path)
+    return written

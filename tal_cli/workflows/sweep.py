@@ -1,0 +1,208 @@
+"""``tal sweep`` as library calls: plan (settings and source), run (assign every image under
+every setting), and write the CSV and the chart.
+
+A script calls these without Typer::
+
+    from tal_cli.workflows.sweep import plan_sweep, run_sweep
+    plan = plan_sweep(["data/"], topk=[5, 10, 13])
+    result = run_sweep(plan)
+    [(row.topk, row.zero_positive_rate) for row in result.rows]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..analysis.gates import Gate, GateResult, check, outcome_of_row
+from ..analysis.sweep import LossTotals, SweepRow, SweepSetting, settings_grid, sweep
+from ..core.errors import InputFileError, TalError
+from ..core.losses import Gains
+from ..core.settings import HEAD_PRESETS, AssignerSettings
+from ..readers.config import Config, load_config, read_dataset_names
+from ..readers.paths import display_path
+from ..readers.sources import Skipped, Source, iter_scenes, resolve_source
+from .assign import class_names
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep will do, known before any image is read.
+
+    Attributes:
+        config: the config with the head preset and ``--imgsz`` applied.
+        points: the varying values of each setting, in row order.
+        settings: the assigner settings of each point.
+        source: the images, and those already known to be skipped.
+        head: the branch of end-to-end outputs to inspect (None: the default).
+        names: class names from ``--names`` (None: not given).
+        imgsz: the ``--imgsz`` flag (None: not given).
+        outputs: files the sweep will write (checked up front).
+    """
+
+    config: Config
+    points: tuple[SweepSetting, ...]
+    settings: tuple[AssignerSettings, ...]
+    source: Source
+    head: str | None = None
+    names: dict[int, str] | None = None
+    imgsz: int | None = None
+    outputs: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep.
+
+    Attributes:
+        plan: what was asked.
+        config: the settings every row shares; input size, strides and reg_max are the PREDS
+            files' own when they carry metadata.
+        rows: one per setting, with their losses.
+        skipped: every image left out, and why.
+        class_names: class id -> name.
+        gate_results: each gate checked on each setting.
+        notes: remarks for a warning line (e.g. an ``--imgsz`` the files overrule).
+    """
+
+    plan: SweepPlan
+    config: Config
+    rows: tuple[SweepRow, ...]
+    skipped: tuple[Skipped, ...]
+    class_names: dict[int, str]
+    gate_results: tuple[GateResult, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        return self.plan.source.description
+
+
+def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None = None,
+               topk: Sequence[int] = (), alpha: Sequence[float] = (), beta: Sequence[float] = (),
+               variant: Sequence[str] = (), preds: str | Path | None = None, split: str = "val",
+               imgsz: int | None = None, names: str | Path | None = None, head: str | None = None,
+               outputs: Sequence[str | Path | None] = ()) -> SweepPlan:
+    """Resolve the settings grid and the source; check that ``outputs`` can be written.
+
+    Args:
+        source: nothing (the config's samples), a dataset folder, a dataset YAML, or IMAGE LABELS PREDS.
+        topk, alpha, beta, variant: values to sweep (empty: the config's).
+        preds: the folder of ``<stem>.pt`` files for a dataset YAML (or instead of a folder's preds/).
+        outputs: files to be written after the sweep (None entries are ignored).
+
+    Raises:
+        TalError: bad settings, an unwritable output, or a source that cannot be read.
+    """
+    cfg = load_config(config).override(**HEAD_PRESETS[head or "one2many"]).override(imgsz=imgsz)
+    points = tuple(settings_grid(list(topk) or [cfg.topk], list(alpha) or [cfg.alpha], list(beta) or [cfg.beta],
+                                 list(variant) or [cfg.variant]))
+    settings = tuple(cfg.override(topk=p.topk, alpha=p.alpha, beta=p.beta, variant=p.variant).assigner_settings(1)
+                     for p in points)
+    samples = cfg.samples or (load_config(None).samples if config is not None else ())
+    written = tuple(Path(p) for p in outputs if p is not None)
+    for out_path in written:  # fail before the work, not after it
+        if not out_path.parent.is_dir():
+            raise InputFileError(f"{out_path}: cannot write (folder {out_path.parent} not found)")
+    src = resolve_source([Path(p) for p in source], samples, display_path(cfg.source),
+                         Path(preds) if preds is not None else None, split)
+    given_names = read_dataset_names(Path(names)) if names is not None else None  # a bad --names fails before the work
+    return SweepPlan(cfg, points, settings, src, head, given_names, imgsz, written)
+
+
+def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[[Skipped], None] | None = None,
+              on_batch: Callable[[int], None] | None = None) -> SweepResult:
+    """Read every image once, assign it under every setting, total the rows and their losses.
+
+    Args:
+        gates: CI gates, checked on every setting.
+        on_skip: called with each image left out while reading (unreadable files).
+        on_batch: called with the number of images after each batch (a progress bar).
+
+    Raises:
+        TalError: no image could be assigned.
+    """
+    cfg, src = plan.config, plan.source
+    skipped = list(src.skipped)
+    metas = []
+
+    def skip(item: Skipped) -> None:
+        skipped.append(item)
+        if on_skip is not None:
+            on_skip(item)
+
+    def noting_meta(scenes):
+        for scene in scenes:
+            if not metas and scene.head.meta is not None:
+                metas.append(scene.head.meta)
+            yield scene
+
+    scenes = noting_meta(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, skip, strict=src.strict,
+                                     head=plan.head))
+    loss_totals = LossTotals(len(plan.settings), Gains(**cfg.gains))
+    rows = sweep(scenes, plan.settings, plan.points, skipped=lambda: len(skipped), on_batch=on_batch,
+                 on_assignment=loss_totals)
+    rows = loss_totals.attach(rows)
+    if rows[0].images == 0:
+        first = f"; first: {skipped[0].text}" if skipped else ""
+        raise TalError(f"no image to assign in {src.description}: {len(skipped)} skipped{first}")
+    notes = []
+    if metas:  # the files' own input size, strides and reg_max (the first file's, if they differ)
+        if plan.imgsz is not None and metas[0].imgsz != cfg.imgsz:
+            notes.append(f"--imgsz {plan.imgsz} ignored: the PREDS files say they were made at "
+                         f"{metas[0].imgsz[0]}x{metas[0].imgsz[1]}")
+        cfg = replace(cfg, imgsz=metas[0].imgsz, strides=metas[0].strides, reg_max=metas[0].reg_max)
+    names_of = class_names(plan.names, src.names, metas[0] if metas else None, cfg)
+    results = tuple(r for row in rows for r in check(
+        gates, outcome_of_row(row), f"setting topk {row.topk} alpha {row.alpha:g} beta {row.beta:g} {row.variant}"))
+    return SweepResult(plan, cfg, tuple(rows), tuple(skipped), names_of, results, tuple(notes))
+
+
+def fixed_settings(result: SweepResult) -> dict[str, object]:
+    """The settings every row shares, for the JSON document's ``fixed``."""
+    cfg = result.config
+    label = display_path(cfg.source)
+    return {"eps": cfg.eps, "topk2": cfg.topk2, "iou": cfg.iou, "conflict": cfg.conflict,
+            "small_box_floor": cfg.small_box_floor, "imgsz": list(cfg.imgsz), "strides": list(cfg.strides),
+            "reg_max": cfg.reg_max, "head": result.plan.head, "config": str(label) if cfg.source else None}
+
+
+def write_sweep_csv(path: str | Path, rows: Sequence[SweepRow]) -> Path:
+    """Write the rows as CSV (:data:`~tal_cli.views.sweep_json.CSV_COLUMNS`).
+
+    Raises:
+        InputFileError: the file cannot be written.
+    """
+    import csv
+
+    from ..views.sweep_json import CSV_COLUMNS, csv_rows
+
+    path = Path(path)
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerows(csv_rows(rows))
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
+    return path
+
+
+def write_sweep_plot(path: str | Path, result: SweepResult) -> Path:
+    """Write the chart of positives per gt and gts without positives as a PNG.
+
+    Raises:
+        InputFileError: the file cannot be written.
+    """
+    from ..views.plot import sweep_chart
+
+    path, cfg, r0 = Path(path), result.config, result.rows[0]
+    subtitle = (f"{result.description}: {r0.images} assigned, {r0.gts} gts; input {cfg.imgsz[0]}x{cfg.imgsz[1]}, "
+                f"iou {cfg.iou}, conflict {cfg.conflict}")
+    image = sweep_chart(result.rows, title="tal sweep: positives per gt and gts without positives", subtitle=subtitle)
+    try:
+        image.save(path, format="PNG")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path
