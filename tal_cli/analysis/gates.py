@@ -34,15 +34,15 @@ class Gate:
         return f"{OPTIONS[self.metric]} {value}"
 
     def passes(self, value: float | None) -> bool:
-        """None (no gts to judge) passes."""
+        """None (evaluated over 0 gts) fails: a run that found no gts proves nothing."""
         if value is None:
-            return True
+            return False
         return value <= self.limit if self.metric == "zero_positive_rate" else value >= self.limit
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """A gate checked on one subject (an image, or a sweep setting); ``value`` None: no gts."""
+    """A gate checked on one subject (an image, or a sweep setting); ``value`` None: 0 gts, which fails."""
 
     gate: Gate
     subject: str
@@ -55,6 +55,10 @@ class GateResult:
     def message(self) -> str:
         what = "zero-positive rate" if self.gate.metric == "zero_positive_rate" else "positives per gt"
         where = f" of {self.gate.bucket} gts" if self.gate.bucket else ""
+        if self.value is None:
+            gts = f"{self.gate.bucket} gts" if self.gate.bucket else "gts"
+            return (f"{self.gate.text} cannot pass on {self.subject}: evaluated over 0 {gts} (were the labels "
+                    "found?)")
         shown = (f"{100 * self.value:.1f}%" if self.gate.metric == "zero_positive_rate" else f"{self.value:.2f}")
         limit = (f"{100 * self.gate.limit:.1f}%" if self.gate.metric == "zero_positive_rate" else f"{self.gate.limit:g}")
         relation = ">" if self.gate.metric == "zero_positive_rate" else "<"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import console, emit_json, enforce_gates, parse_gate_options, reports_errors
+from .common import console, emit_json, enforce_gates, parse_gate_options, reports_errors, warn
 from .options import (
     AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
     MaxZeroOpt, MinPosOpt, NamesOpt, OutOpt, PredsArg, SortOpt, TopkOpt, VariantOpt,
@@ -52,6 +52,10 @@ def assign(
                           topk=topk, alpha=alpha, beta=beta, imgsz=imgsz, head=head.value if head else None,
                           names=names, gt=gt, gates=gates)
     report = result.report
+    if result.notes:
+        err = console(stderr=True)
+        for note in result.notes:
+            warn(err, note)
     written = write_overlays(result, out, [gt] if gt is not None else None) if out is not None else []
 
     if as_json:

@@ -142,11 +142,11 @@ def sweep(
                            show=len(items) > 8 and sys.stderr.isatty())
 
     def on_skip(item) -> None:
-        warn(err, f"skipped {item.text}")
+        warn(err, f"{'dropped' if item.kind == 'dropped' else 'skipped'} {item.text}")
         progress.advance()
 
     with progress:
-        result = run_sweep(plan, gates, on_skip=on_skip, on_batch=progress.advance)
+        result = run_sweep(plan, gates, on_skip=on_skip, on_batch=progress.advance, on_note=lambda n: warn(err, n))
     for note in result.notes:
         warn(err, note)
 
@@ -177,13 +177,15 @@ def sweep(
     if by_class:
         for class_id in sorted({c for r in result.rows for c in r.by_class}):
             out.print(sweep_class_table(result.rows, class_id, result.class_names.get(class_id, str(class_id))))
-    skipped = result.skipped
-    if skipped:
-        say(f"{plural(len(skipped), 'image')} skipped:")
-        for item in skipped[:10]:
-            say(f"  {item.text}")
-        if len(skipped) > 10:
-            say(f"  ... {len(skipped) - 10} more; --json lists every one.")
+    for kind, heading in (("dropped", "dropped by ultralytics' loader (left out of training, so out of the sweep)"),
+                          ("skipped", "skipped")):
+        left_out = [s for s in result.skipped if s.kind == kind]
+        if left_out:
+            say(f"{plural(len(left_out), 'image')} {heading}:")
+            for item in left_out[:10]:
+                say(f"  {item.text}")
+            if len(left_out) > 10:
+                say(f"  ... {len(left_out) - 10} more; --json lists every one.")
     for path in written:
         say(f"wrote {path}")
     enforce_gates(result.gate_results)

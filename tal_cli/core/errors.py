@@ -12,6 +12,13 @@ class InputFileError(TalError):
     """
 
 
+class DroppedImageError(InputFileError):
+    """ultralytics' loader leaves this image out of training (a bad label row, a bad image).
+
+    ``tal assign`` reports it as an error; ``tal sweep`` skips the image and counts it as dropped.
+    """
+
+
 class ConfigError(TalError):
     """A setting (from a config file or a flag) is unknown or has a wrong type or value."""
 

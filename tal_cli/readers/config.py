@@ -16,11 +16,16 @@ CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 @dataclass(frozen=True)
 class Sample:
-    """An (image, labels, preds) triple named by a config; labels None means background."""
+    """An (image, labels, preds) triple named by a config; labels None means background.
+
+    ``names``: the sample's class names (a config's ``samples`` carry their own, so that
+    they never label anyone else's data), else None.
+    """
 
     image: Path
     labels: Path | None
     preds: Path
+    names: dict[int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,8 @@ class Config:
         imgsz: network input ``(height, width)`` px.
         strides: level strides, in the head's order.
         reg_max: R, DFL bins of the head (1: no DFL).
-        names: class names by id (empty: ids are shown).
+        names: class names by id that the user's config sets for its data (empty: none; the
+            shipped configs set none, their samples carry their own).
         samples: the images ``tal sweep`` uses when no source is given.
         gains: loss gains ``box``, ``cls``, ``dfl``.
         source: the file it came from, or None for built-in defaults.
@@ -184,10 +190,23 @@ def parse_names(value: Any, where: str, base: Path) -> dict[int, str]:
 
 def read_dataset_names(path: Path) -> dict[int, str]:
     """The ``names`` of an ultralytics dataset YAML (list or mapping)."""
+    return read_names_yaml(path)[0]
+
+
+def read_names_yaml(path: Path) -> tuple[dict[int, str], tuple[int, int] | None]:
+    """The ``names`` of a dataset YAML (``--names``), and its ``kpt_shape`` when it is a pose dataset.
+
+    Raises:
+        InputFileError: unreadable, no ``names``, or a ``kpt_shape`` that is not ``[K, 2 or 3]``.
+    """
     data = read_yaml(path, "dataset YAML")
     if not isinstance(data, dict) or not isinstance(data.get("names"), (list, dict)):
         raise InputFileError(f"{path}: expected a dataset YAML with a 'names' list or mapping")
-    return parse_names(data["names"], f"{path}:", path.parent)
+    kpt = data.get("kpt_shape")
+    if kpt is not None and not (isinstance(kpt, list) and len(kpt) == 2 and all(_is_int(v) for v in kpt)
+                                and kpt[0] >= 1 and kpt[1] in (2, 3)):
+        raise InputFileError(f"{path}: 'kpt_shape' must be [keypoints, 2 or 3], got {kpt!r}")
+    return parse_names(data["names"], f"{path}:", path.parent), (tuple(kpt) if kpt is not None else None)
 
 
 def _samples(value: Any, where: str, base: Path) -> tuple[Sample, ...]:
@@ -195,12 +214,14 @@ def _samples(value: Any, where: str, base: Path) -> tuple[Sample, ...]:
         raise ConfigError(f"{where} samples: expected a list of {{image, labels, preds}}, got {value!r}")
     out = []
     for i, item in enumerate(value):
-        if not isinstance(item, dict) or not {"image", "preds"} <= set(item) or not set(item) <= {"image", "labels", "preds"}:
-            raise ConfigError(f"{where} samples[{i}]: expected keys image, labels, preds, got {item!r}")
+        if (not isinstance(item, dict) or not {"image", "preds"} <= set(item)
+                or not set(item) <= {"image", "labels", "preds", "names"}):
+            raise ConfigError(f"{where} samples[{i}]: expected keys image, labels, preds (and names), got {item!r}")
         if not all(isinstance(item.get(k), str) for k in ("image", "preds")) or not isinstance(item.get("labels", ""), (str, type(None))):
             raise ConfigError(f"{where} samples[{i}]: paths must be strings, got {item!r}")
         labels = item.get("labels")
-        out.append(Sample(base / item["image"], base / labels if labels else None, base / item["preds"]))
+        names = parse_names(item["names"], f"{where} samples[{i}]", base) if "names" in item else None
+        out.append(Sample(base / item["image"], base / labels if labels else None, base / item["preds"], names))
     return tuple(out)
 
 

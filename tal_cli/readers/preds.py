@@ -203,7 +203,20 @@ def _shape(x: object) -> str:
     return type(x).__name__
 
 
+def _check_finite(t: Tensor, what: str, path: Path) -> None:
+    """NaN or infinite values are an error naming the tensor, how many, and the first index."""
+    bad = ~torch.isfinite(t)
+    if bool(bad.any()):
+        first = [int(i) for i in bad.nonzero()[0]]
+        n = int(bad.sum())
+        kinds = " or ".join(k for k, m in (("NaN", torch.isnan(t)), ("infinite", torch.isinf(t))) if bool(m.any()))
+        raise InputFileError(f"{path}: {what} holds {n} {kinds} value{'s' if n != 1 else ''} (first at index "
+                             f"{first}); the model's output is broken, so no assignment can be computed from it")
+
+
 def _drop_batch(t: Tensor, ndim: int, what: str, path: Path) -> Tensor:
+    if t.is_floating_point():
+        _check_finite(t, what, path)
     if t.ndim == ndim + 1:
         if t.shape[0] != 1:
             raise InputFileError(f"{path}: {what} holds a batch of {t.shape[0]} images, expected 1 (got {list(t.shape)})")

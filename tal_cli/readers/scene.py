@@ -14,10 +14,11 @@ from torch import Tensor
 
 from ..core.assigner import assign
 from ..core.assignment import Assignment
-from ..core.errors import InputFileError
-from .images import Letterbox, open_image
-from .labels import Labels, read_labels
+from ..core.errors import DroppedImageError, InputFileError
+from .images import Letterbox, image_size
+from .labels import Labels, read_text
 from .preds import HeadOutput, read_predictions
+from .verdicts import verify_pair
 from ..core.settings import AssignerSettings
 
 
@@ -33,6 +34,8 @@ class Scene:
         gt_boxes: ``Tensor[N, 4] float32, xyxy px`` in the network input.
         label_lines: 1-based line of each gt in its label file.
         head: the decoded head output.
+        notes: remarks worth a warning about how ultralytics reads these files (duplicate
+            label rows removed and the gts reordered, a JPEG it would rewrite).
     """
 
     image: Path
@@ -42,53 +45,69 @@ class Scene:
     gt_boxes: Tensor
     label_lines: tuple[int, ...]
     head: HeadOutput
+    notes: tuple[str, ...] = ()
 
     @property
     def num_gts(self) -> int:
         return int(self.gt_classes.numel())
 
 
-def image_size(path: str | Path) -> tuple[int, int]:
-    """``(height, width)`` of an image after EXIF orientation, as :func:`~tal_cli.readers.images.load_image` sees it.
-
-    Only the header is read, except for rotated images (EXIF orientation 5-8), which are
-    decoded so that the size agrees with ``load_image`` whatever the format's reader does.
-    """
-    from PIL import ImageOps
-
-    with open_image(path) as im:
-        if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-            im.load()
-            im = ImageOps.exif_transpose(im)
-        w, h = im.size
-    return h, w
-
-
 def make_scene(image: str | Path, labels: Labels, head: HeadOutput, orig_hw: tuple[int, int],
-               imgsz: tuple[int, int] | None = None) -> Scene:
-    """Letterbox the labels of an ``orig_hw`` image into ``imgsz`` (None: ``head.imgsz``) and pair them with ``head``."""
+               imgsz: tuple[int, int] | None = None, notes: tuple[str, ...] = ()) -> Scene:
+    """Letterbox the labels of an ``orig_hw`` image into ``imgsz`` (None: ``head.imgsz``) and pair them with ``head``.
+
+    Raises:
+        InputFileError: a gt box that is not finite (ultralytics keeps pose rows whose box is
+            infinite; nothing can be assigned to it).
+    """
     box = Letterbox.fit(orig_hw, imgsz or head.imgsz)
     norm = torch.tensor(labels.boxes, dtype=torch.float32).reshape(-1, 4)
+    boxes = box.boxes_to_input(norm)
+    finite = torch.isfinite(boxes).all(1)
+    if not bool(finite.all()):
+        j = int((~finite).nonzero()[0])
+        raise InputFileError(f"{image}: the gt of label line {labels.lines[j]} has a box that is not finite "
+                             f"({', '.join(f'{v:g}' for v in labels.boxes[j])})")
     return Scene(Path(image), orig_hw, box, torch.tensor(labels.classes, dtype=torch.long),
-                 box.boxes_to_input(norm), labels.lines, head)
+                 boxes, labels.lines, head, tuple(notes))
 
 
 def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, imgsz: tuple[int, int],
-               strides: Sequence[int], reg_max: int, head: str | None = None) -> Scene:
-    """Read an image's size, its label file (None: background) and its PREDS file.
+               strides: Sequence[int], reg_max: int, head: str | None = None, *,
+               num_classes: int | None = None, kpt_shape: tuple[int, int] | None = None,
+               explicit: bool = False) -> Scene:
+    """Read an image, its label file and its PREDS file as training would see them.
 
-    ``imgsz``, ``strides`` and ``reg_max`` apply unless the PREDS file's metadata says otherwise;
-    ``head`` picks the branch of an end-to-end output (see :func:`~tal_cli.readers.preds.decode_head`).
-    The labels are letterboxed into the input size the head output was made at.
+    The image and labels are judged as ultralytics' loader judges them
+    (:func:`~tal_cli.readers.verdicts.verify_pair`): a missing or empty label file is a
+    background image, duplicate rows are removed (and the gts reordered as ultralytics orders
+    them), and anything that makes ultralytics drop the image raises :class:`DroppedImageError`.
+
+    Args:
+        imgsz, strides, reg_max: the head's grid, unless the PREDS file's metadata says otherwise.
+        head: the branch of an end-to-end output (see :func:`~tal_cli.readers.preds.decode_head`).
+        num_classes: the dataset's class count; None: the predictions' (labels are checked against it).
+        kpt_shape: ``(K, D)`` of a pose dataset.
+        explicit: the paths were given by hand (``tal assign``): a missing image or label file is
+            an error, not a dropped image or a background one.
+
+    Raises:
+        DroppedImageError: ultralytics would leave this image out of training (names file and line).
+        InputFileError: an unreadable PREDS file, or class counts that disagree.
     """
-    orig_hw = image_size(image)
-    gts = read_labels(labels) if labels is not None else Labels((), (), ())
+    if explicit:
+        image_size(image)  # raises the one-line error (not found, a folder, not an image, too large)
+        if labels is not None and not Path(labels).is_file():
+            read_text(Path(labels))  # likewise for the label file
     head_out = read_predictions(preds, imgsz, strides, reg_max, head)
-    for cls, line in zip(gts.classes, gts.lines):
-        if cls >= head_out.num_classes:
-            raise InputFileError(f"{labels}, line {line}: class {cls}, but the predictions have "
-                                 f"{head_out.num_classes} classes (0..{head_out.num_classes - 1})")
-    return make_scene(image, gts, head_out, orig_hw)
+    if num_classes is not None and num_classes != head_out.num_classes:
+        raise InputFileError(f"{preds}: the predictions have {head_out.num_classes} "
+                             f"class{'es' if head_out.num_classes != 1 else ''}, but the dataset has {num_classes}")
+    verdict = verify_pair(image, labels, num_classes if num_classes is not None else head_out.num_classes, kpt_shape,
+                          classes_of="the dataset" if num_classes is not None else "the predictions")
+    if verdict.dropped:
+        raise DroppedImageError(verdict.reason)
+    return make_scene(image, verdict.gts, head_out, verdict.size_hw, notes=verdict.notes)
 
 
 def batch_inputs(scenes: Sequence[Scene]) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:

@@ -122,29 +122,76 @@ def load_model(model: str | Path, seed: int = 0, device: str = "cpu") -> ExportM
                        BRANCHES if end2end else BRANCHES[:1], path.name, ultralytics.__version__)
 
 
+def read_pixels(image: Path):
+    """The image's pixels as ultralytics' loader reads them: its own ``imread`` (OpenCV; alpha
+    dropped, not composited; 16-bit high byte; EXIF orientation as OpenCV applies it).
+
+    Without OpenCV (it comes with ultralytics), Pillow's :func:`~tal_cli.readers.images.load_image`,
+    which follows the same rules.
+
+    Returns:
+        ``ndarray[h, w, 3] uint8``, RGB.
+
+    Raises:
+        InputFileError: the image cannot be read, or OpenCV and Pillow disagree on its size after
+            orientation (the labels would not line up with the pixels).
+    """
+    import numpy as np
+
+    from ..readers.images import image_size, load_image
+
+    hw = image_size(image)  # the labels' letterbox is fitted to this (Pillow, EXIF applied)
+    try:
+        import cv2
+    except ImportError:
+        return np.asarray(load_image(image), dtype=np.uint8)
+    try:
+        from ultralytics.utils.patches import imread
+    except ImportError:  # an older release: OpenCV as its loader called it
+        def imread(path):
+            return cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        bgr = imread(str(image))
+    except Exception as exc:  # noqa: BLE001  (a decoder failure of any kind is this image's problem)
+        raise InputFileError(f"{image}: ultralytics' image reader failed ({type(exc).__name__}: "
+                             f"{str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ''})") from None
+    if bgr is None:
+        raise InputFileError(f"{image}: OpenCV cannot read this image, so ultralytics' loader cannot either")
+    if bgr.ndim == 2:
+        bgr = bgr[..., None]
+    if bgr.shape[2] == 1:
+        bgr = np.repeat(bgr, 3, axis=2)
+    if tuple(bgr.shape[:2]) != hw:
+        raise InputFileError(f"{image}: OpenCV reads it as {bgr.shape[1]}x{bgr.shape[0]} px but Pillow, which places "
+                             f"the labels, as {hw[1]}x{hw[0]} (EXIF orientation?); the labels would not line up")
+    return np.ascontiguousarray(bgr[..., 2::-1])
+
+
 def image_tensor(image: Path, imgsz: tuple[int, int]) -> Tensor:
     """The image letterboxed into ``imgsz`` as the network's input.
 
-    The placement is :class:`~tal_cli.readers.images.Letterbox`'s (the labels' letterbox); the resize
-    is OpenCV's ``INTER_LINEAR``, as ultralytics' ``LetterBox`` does it (OpenCV comes with
-    ultralytics; without it, Pillow's bilinear resize, which smooths more when shrinking).
+    The pixels are ultralytics' loader's (:func:`read_pixels`); the placement is
+    :class:`~tal_cli.readers.images.Letterbox`'s (the labels' letterbox); the resize is OpenCV's
+    ``INTER_LINEAR``, as ultralytics' ``LetterBox`` does it (without OpenCV, Pillow's bilinear
+    resize, which smooths more when shrinking).
 
     Returns:
         ``Tensor[1, 3, H, W] float32``, RGB in [0, 1].
     """
     import numpy as np
 
-    from ..readers.images import PAD_VALUE, Letterbox, letterbox_image, load_image
+    from ..readers.images import PAD_VALUE, Letterbox, letterbox_image
 
-    picture = load_image(image)  # RGB, EXIF orientation applied
-    box = Letterbox.fit((picture.height, picture.width), imgsz)
+    rgb = read_pixels(image)  # (h, w, 3)
+    box = Letterbox.fit(rgb.shape[:2], imgsz)
     try:
         import cv2
     except ImportError:
-        array = np.asarray(letterbox_image(picture, box), dtype=np.uint8)  # (H, W, 3)
+        from PIL import Image
+
+        array = np.asarray(letterbox_image(Image.fromarray(rgb), box), dtype=np.uint8)  # (H, W, 3)
     else:
-        rgb = np.asarray(picture, dtype=np.uint8)  # (h, w, 3)
-        if (picture.width, picture.height) != box.resized_wh:
+        if (rgb.shape[1], rgb.shape[0]) != box.resized_wh:
             rgb = cv2.resize(rgb, box.resized_wh, interpolation=cv2.INTER_LINEAR)
         array = np.full((imgsz[0], imgsz[1], 3), PAD_VALUE, dtype=np.uint8)
         w, h = box.resized_wh
@@ -246,16 +293,18 @@ def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPla
         InputFileError: no such source, no images, or two images that would share a PREDS file.
         TalError: OUT is needed but not given.
     """
-    from ..readers.sources import DATASET_SUFFIXES, IMAGE_SUFFIXES, images_under, dataset_images, plural
+    from ..readers.datasets import DATASET_SUFFIXES, images_under, is_image_name
+    from ..readers.images import IMG_FORMATS
+    from ..readers.sources import dataset_images, plural
 
     names = None
     if not source.exists():
         raise InputFileError(f"{source}: not found")
     if source.is_dir():
         base = source / "images" if (source / "images").is_dir() else source
-        images = images_under(base)
+        images, _ = images_under(base)
         if not images:
-            raise InputFileError(f"{base}: no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise InputFileError(f"{base}: no images ({', '.join(sorted(IMG_FORMATS))})")
         if out is None and base != source:
             out = source / "preds"
         relative = [im.relative_to(base).with_suffix(".pt") for im in images]
@@ -265,7 +314,7 @@ def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPla
         images, names = dataset_images(source, split)
         relative = [Path(f"{im.stem}.pt") for im in images]
         description = f"dataset {source} split {split} ({plural(len(images), 'image')})"
-    elif source.suffix.lower() in IMAGE_SUFFIXES:
+    elif is_image_name(source.name):
         images, relative = [source], [Path(f"{source.stem}.pt")]
         description = f"image {source}"
     else:
@@ -322,7 +371,7 @@ def check_targets(plan: ExportPlan, overwrite: bool) -> None:
 def next_command(source: Path, plan: ExportPlan, written: Sequence[Path], split: str, model: ExportModel) -> str:
     """The ``tal`` command that uses what was just exported (paths relative to the working folder)."""
     from ..readers.paths import display_path
-    from ..readers.sources import DATASET_SUFFIXES
+    from ..readers.datasets import DATASET_SUFFIXES
 
     version = tuple(int(p) for p in model.version.split(".")[:2] if p.isdigit())
     flags = " --variant ultralytics" if version >= (8, 4) else ""

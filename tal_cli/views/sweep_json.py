@@ -52,7 +52,7 @@ def sweep_to_json(rows: Sequence[SweepRow], *, source: str, fixed: dict[str, obj
             "size_bins_px2": {"small": [0, SIZE_BINS[0][1]], "medium": [SIZE_BINS[0][1], SIZE_BINS[1][1]],
                               "large": [SIZE_BINS[1][1], None]},
             "settings": [row_to_json(r, names, by_class) for r in rows],
-            "skipped": [{"image": str(s.image), "reason": s.reason} for s in skipped]}
+            "skipped": [{"image": str(s.image), "reason": s.reason, "kind": s.kind} for s in skipped]}
 
 
 CSV_COLUMNS = (

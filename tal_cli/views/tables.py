@@ -206,11 +206,17 @@ def sweep_header(result) -> list[Text]:
         ("beta", [f"{v:g}" for v in dict.fromkeys(p.beta for p in points)]),
         ("variant", list(dict.fromkeys(p.variant for p in points)))))
     label = display_path(cfg.source)
+    dropped = result.dropped
+    left_out = (f"{dropped} dropped by ultralytics' loader, " if dropped else "") + \
+        f"{len(result.skipped) - dropped} skipped"
+    if len(result.inputs) > 1:
+        inputs = "inputs " + "; ".join(i.text() for i in result.inputs)
+    else:
+        inputs = f"input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides {'/'.join(map(str, cfg.strides))}"
     return [
-        Text(f"{result.description}: {plural(r0.images, 'image')} assigned, {len(result.skipped)} skipped, "
-             f"{plural(r0.gts, 'gt')}", style="bold"),
-        Text(f"input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides {'/'.join(map(str, cfg.strides))}; every setting: "
-             f"iou {cfg.iou}, conflict {cfg.conflict}, eps {cfg.eps:g}"
+        Text(f"{result.description}: {plural(r0.images, 'image')} assigned, {left_out}, {plural(r0.gts, 'gt')}",
+             style="bold"),
+        Text(f"{inputs}; every setting: iou {cfg.iou}, conflict {cfg.conflict}, eps {cfg.eps:g}"
              + (f", topk2 {cfg.topk2}" if cfg.topk2 is not None else "")
              + (f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}" if cfg.small_box_floor is not None else "")
              + (f", head {head}" if head else "")

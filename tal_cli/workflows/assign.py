@@ -21,7 +21,7 @@ from ..core.assignment import Assignment
 from ..core.errors import InputFileError, TalError
 from ..core.losses import Gains, Losses, losses_from_heads
 from ..core.settings import HEAD_PRESETS
-from ..readers.config import Config, load_config, read_dataset_names
+from ..readers.config import Config, load_config, read_names_yaml
 from ..readers.preds import PredsMeta
 from ..readers.scene import Scene, assign_scenes, load_scene
 from ..views.report import CandidateRow, Report, build_report, candidate_rows
@@ -37,9 +37,11 @@ class AssignResult:
         assignment: every stage of the assignment (B = 1).
         losses: the losses of that assignment.
         report: per-gt and per-positive rows.
-        class_names: class id -> name (``--names``, else the PREDS metadata, else the config).
+        class_names: class id -> name (``--names``, else the PREDS metadata, else the user's
+            config; empty: class ids are shown).
         gate_results: each gate checked on this image.
         candidates: ``--gt N``'s candidate rows, else None.
+        notes: remarks worth a warning (duplicate label rows ultralytics removes, ...).
     """
 
     config: Config
@@ -50,11 +52,13 @@ class AssignResult:
     class_names: dict[int, str]
     gate_results: tuple[GateResult, ...]
     candidates: tuple[CandidateRow, ...] | None = None
+    notes: tuple[str, ...] = ()
 
 
 def class_names(given: Mapping[int, str] | None, source_names: Mapping[int, str] | None,
                 meta: PredsMeta | None, cfg: Config) -> dict[int, str]:
-    """Class names: ``--names`` (already read), else the source's dataset YAML, else the PREDS file's, else the config's."""
+    """Class names of the user's data: ``--names`` (already read), else the source's (its dataset YAML), else
+    the PREDS file's, else the user's config's; empty (class ids are shown) when none gives them."""
     if given is not None:
         return dict(given)
     if source_names is not None:
@@ -75,23 +79,27 @@ def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, co
         config: settings YAML (None: ``configs/default.yaml``).
         variant, topk, alpha, beta, imgsz: flags over the config and the head preset (None: not given).
         head: ``"one2many"`` or ``"one2one"`` branch of an end-to-end output (None: the default).
-        names: a dataset YAML with class names.
+        names: a dataset YAML with class names (and ``kpt_shape`` for pose data).
         gt: also list every candidate of this gt slot.
         gates: CI gates to check (:func:`~tal_cli.analysis.gates.parse_gates`).
 
     Raises:
-        TalError: bad input (files, settings, ``gt`` out of range); the message is one line.
+        DroppedImageError: ultralytics' loader would leave the image out of training (a bad
+            label row, a bad image); the message names the file, the line and the reason.
+        TalError: other bad input (files, settings, ``gt`` out of range); the message is one line.
     """
     image, labels, preds = Path(image), Path(labels), Path(preds)
     base = load_config(config)
     flags = dict(variant=variant, topk=topk, alpha=alpha, beta=beta, imgsz=imgsz)
     cfg = base.override(**flags)
-    scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max, head)
+    given, kpt_shape = read_names_yaml(Path(names)) if names is not None else (None, None)
+    scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max, head, kpt_shape=kpt_shape,
+                       explicit=True)
     if imgsz is not None and scene.head.meta is not None and scene.head.imgsz != cfg.imgsz:
         raise InputFileError(f"--imgsz {imgsz}: {preds} was made at input {scene.head.imgsz[0]}x{scene.head.imgsz[1]} "
                              "(its metadata says); drop --imgsz or export again at that size")
     cfg = base.override(**HEAD_PRESETS[scene.head.head]).override(**flags)
-    names_of = class_names(read_dataset_names(Path(names)) if names is not None else None, None, scene.head.meta, cfg)
+    names_of = class_names(given, None, scene.head.meta, cfg)
     if gt is not None and gt >= scene.num_gts:
         raise TalError(f"--gt {gt}: {labels} has {scene.num_gts} gts (0..{scene.num_gts - 1})" if scene.num_gts
                        else f"--gt {gt}: {labels} has no gts")
@@ -100,7 +108,7 @@ def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, co
     report = build_report(scene, assignment, 0, names_of, losses)
     results = tuple(check(gates, outcome_of_gts(report.gts), str(image)))
     candidates = tuple(candidate_rows(scene, assignment, gt, losses=losses)) if gt is not None else None
-    return AssignResult(cfg, scene, assignment, losses, report, names_of, results, candidates)
+    return AssignResult(cfg, scene, assignment, losses, report, names_of, results, candidates, scene.notes)
 
 
 def write_overlays(result: AssignResult, out: str | Path, gts: Sequence[int] | None = None) -> list[Path]:

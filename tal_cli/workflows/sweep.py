@@ -20,9 +20,9 @@ from ..analysis.sweep import LossTotals, SweepRow, SweepSetting, settings_grid, 
 from ..core.errors import InputFileError, TalError
 from ..core.losses import Gains
 from ..core.settings import HEAD_PRESETS, AssignerSettings
-from ..readers.config import Config, load_config, read_dataset_names
+from ..readers.config import Config, load_config, read_names_yaml
 from ..readers.paths import display_path
-from ..readers.sources import Skipped, Source, iter_scenes, resolve_source
+from ..readers.sources import DROPPED, Skipped, Source, iter_scenes, resolve_source
 from .assign import class_names
 
 
@@ -37,6 +37,7 @@ class SweepPlan:
         source: the images, and those already known to be skipped.
         head: the branch of end-to-end outputs to inspect (None: the default).
         names: class names from ``--names`` (None: not given).
+        kpt_shape: ``(K, D)`` from ``--names`` or the dataset YAML (pose data), else None.
         imgsz: the ``--imgsz`` flag (None: not given).
         outputs: files the sweep will write (checked up front).
     """
@@ -49,6 +50,29 @@ class SweepPlan:
     names: dict[int, str] | None = None
     imgsz: int | None = None
     outputs: tuple[Path, ...] = ()
+    kpt_shape: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class InputSize:
+    """One network input the swept PREDS files were made at.
+
+    Attributes:
+        imgsz: ``(height, width)`` px; strides, reg_max: of the head.
+        images: how many images were assigned at it.
+        from_meta: the files say so (their metadata), else the config's values were assumed.
+    """
+
+    imgsz: tuple[int, int]
+    strides: tuple[int, ...]
+    reg_max: int
+    images: int
+    from_meta: bool
+
+    def text(self) -> str:
+        return (f"{self.imgsz[0]}x{self.imgsz[1]} (strides {'/'.join(map(str, self.strides))}, reg_max "
+                f"{self.reg_max}; {self.images} image{'s' if self.images != 1 else ''}, "
+                f"{'from the PREDS metadata' if self.from_meta else 'the config, no PREDS metadata'})")
 
 
 @dataclass(frozen=True)
@@ -60,10 +84,12 @@ class SweepResult:
         config: the settings every row shares; input size, strides and reg_max are the PREDS
             files' own when they carry metadata.
         rows: one per setting, with their losses.
-        skipped: every image left out, and why.
+        skipped: every image left out, and why (``kind`` ``"dropped"``: ultralytics' loader
+            drops it; ``"skipped"``: no or unreadable predictions).
         class_names: class id -> name.
         gate_results: each gate checked on each setting.
         notes: remarks for a warning line (e.g. an ``--imgsz`` the files overrule).
+        inputs: the input sizes the images were assigned at (several when the files disagree).
     """
 
     plan: SweepPlan
@@ -73,10 +99,16 @@ class SweepResult:
     class_names: dict[int, str]
     gate_results: tuple[GateResult, ...]
     notes: tuple[str, ...] = ()
+    inputs: tuple[InputSize, ...] = ()
 
     @property
     def description(self) -> str:
         return self.plan.source.description
+
+    @property
+    def dropped(self) -> int:
+        """Images ultralytics' loader drops (left out of the sweep as out of training)."""
+        return sum(1 for s in self.skipped if s.kind == DROPPED)
 
 
 def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None = None,
@@ -107,24 +139,28 @@ def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None =
             raise InputFileError(f"{out_path}: cannot write (folder {out_path.parent} not found)")
     src = resolve_source([Path(p) for p in source], samples, display_path(cfg.source),
                          Path(preds) if preds is not None else None, split)
-    given_names = read_dataset_names(Path(names)) if names is not None else None  # a bad --names fails before the work
-    return SweepPlan(cfg, points, settings, src, head, given_names, imgsz, written)
+    given_names, kpt_shape = read_names_yaml(Path(names)) if names is not None else (None, None)
+    return SweepPlan(cfg, points, settings, src, head, given_names, imgsz, written, kpt_shape or src.kpt_shape)
 
 
 def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[[Skipped], None] | None = None,
-              on_batch: Callable[[int], None] | None = None) -> SweepResult:
+              on_batch: Callable[[int], None] | None = None,
+              on_note: Callable[[str], None] | None = None) -> SweepResult:
     """Read every image once, assign it under every setting, total the rows and their losses.
 
     Args:
         gates: CI gates, checked on every setting.
-        on_skip: called with each image left out while reading (unreadable files).
+        on_skip: called with each image left out while reading (dropped by ultralytics' loader,
+            or unreadable PREDS).
         on_batch: called with the number of images after each batch (a progress bar).
+        on_note: called with each remark about an image (duplicate label rows removed, ...).
 
     Raises:
         TalError: no image could be assigned.
     """
     cfg, src = plan.config, plan.source
     skipped = list(src.skipped)
+    sizes: dict[tuple, list[int]] = {}
     metas = []
 
     def skip(item: Skipped) -> None:
@@ -132,22 +168,29 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
         if on_skip is not None:
             on_skip(item)
 
-    def noting_meta(scenes):
+    def noting(scenes):
         for scene in scenes:
-            if not metas and scene.head.meta is not None:
-                metas.append(scene.head.meta)
+            head = scene.head
+            key = (head.imgsz, head.strides, head.reg_max, head.meta is not None)
+            sizes.setdefault(key, [0])[0] += 1
+            if not metas and head.meta is not None:
+                metas.append(head.meta)
+            if on_note is not None:
+                for note in scene.notes:
+                    on_note(note)
             yield scene
 
-    scenes = noting_meta(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, skip, strict=src.strict,
-                                     head=plan.head))
+    scenes = noting(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, skip, strict=src.strict,
+                                head=plan.head, num_classes=src.num_classes, kpt_shape=plan.kpt_shape))
     loss_totals = LossTotals(len(plan.settings), Gains(**cfg.gains))
     rows = sweep(scenes, plan.settings, plan.points, skipped=lambda: len(skipped), on_batch=on_batch,
                  on_assignment=loss_totals)
     rows = loss_totals.attach(rows)
     if rows[0].images == 0:
         first = f"; first: {skipped[0].text}" if skipped else ""
-        raise TalError(f"no image to assign in {src.description}: {len(skipped)} skipped{first}")
-    notes = []
+        raise TalError(f"no image to assign in {src.description}: {len(skipped)} left out{first}")
+    inputs = tuple(InputSize(k[0], k[1], k[2], n[0], k[3]) for k, n in sizes.items())
+    notes = list(_input_notes(inputs))
     if metas:  # the files' own input size, strides and reg_max (the first file's, if they differ)
         if plan.imgsz is not None and metas[0].imgsz != cfg.imgsz:
             notes.append(f"--imgsz {plan.imgsz} ignored: the PREDS files say they were made at "
@@ -156,16 +199,34 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
     names_of = class_names(plan.names, src.names, metas[0] if metas else None, cfg)
     results = tuple(r for row in rows for r in check(
         gates, outcome_of_row(row), f"setting topk {row.topk} alpha {row.alpha:g} beta {row.beta:g} {row.variant}"))
-    return SweepResult(plan, cfg, tuple(rows), tuple(skipped), names_of, results, tuple(notes))
+    return SweepResult(plan, cfg, tuple(rows), tuple(skipped), names_of, results, tuple(notes), inputs)
+
+
+def _input_notes(inputs: Sequence[InputSize]) -> list[str]:
+    """Warnings when the files were not all made at one input size, or some carry no metadata."""
+    if len(inputs) <= 1:
+        return []
+    notes = [f"the PREDS files were made at {len(inputs)} different inputs; each image is assigned at its own: "
+             + "; ".join(i.text() for i in inputs)]
+    guessed = [i for i in inputs if not i.from_meta]
+    if guessed and len(guessed) < len(inputs):
+        n = sum(i.images for i in guessed)
+        notes.append(f"{n} PREDS file{'s have' if n != 1 else ' has'} no metadata among files that have it: read at "
+                     "the config's input size, strides and reg_max, which may not be what they were made at")
+    return notes
 
 
 def fixed_settings(result: SweepResult) -> dict[str, object]:
     """The settings every row shares, for the JSON document's ``fixed``."""
     cfg = result.config
     label = display_path(cfg.source)
+    mixed = len(result.inputs) > 1
     return {"eps": cfg.eps, "topk2": cfg.topk2, "iou": cfg.iou, "conflict": cfg.conflict,
-            "small_box_floor": cfg.small_box_floor, "imgsz": list(cfg.imgsz), "strides": list(cfg.strides),
-            "reg_max": cfg.reg_max, "head": result.plan.head, "config": str(label) if cfg.source else None}
+            "small_box_floor": cfg.small_box_floor, "imgsz": None if mixed else list(cfg.imgsz),
+            "strides": None if mixed else list(cfg.strides), "reg_max": None if mixed else cfg.reg_max,
+            "head": result.plan.head, "config": str(label) if cfg.source else None,
+            "inputs": [{"imgsz": list(i.imgsz), "strides": list(i.strides), "reg_max": i.reg_max, "images": i.images,
+                        "from": "meta" if i.from_meta else "config"} for i in result.inputs]}
 
 
 def write_sweep_csv(path: str | Path, rows: Sequence[SweepRow]) -> Path:

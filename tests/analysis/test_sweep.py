@@ -107,7 +107,7 @@ def sweep_json(*args: object) -> dict:
 def checked_doc(dataset: Path) -> dict:
     """One CLI sweep over the dataset under the CHECKED settings (a cartesian product that holds them)."""
     return sweep_json(dataset, "--topk", 10, 5, 13, "--alpha", 0.5, 1, "--beta", 6, 4,
-                      "--variant", "yolov8", "ultralytics", "--by-class")
+                      "--variant", "yolov8", "ultralytics", "--by-class", "--names", SAMPLES / "data.yaml")
 
 
 def row_of(doc: dict, topk: int, alpha: float, beta: float, variant: str) -> dict:
@@ -257,7 +257,8 @@ def test_json_document(checked_doc: dict, dataset: Path) -> None:
     assert set(rows[0]["by_size"]) == {"small", "medium", "large"}
     assert set(rows[0]["by_size"]["small"]) == {"gts", "without_positives", "rate"}
     assert checked_doc["skipped"] == [{"image": str(dataset / "images" / "nopreds.png"),
-                                       "reason": f"no predictions ({dataset / 'preds' / 'nopreds.pt'} not found)"}]
+                                       "reason": f"no predictions ({dataset / 'preds' / 'nopreds.pt'} not found)",
+                                       "kind": "skipped"}]
     assert checked_doc["fixed"]["iou"] == "ciou" and checked_doc["fixed"]["imgsz"] == [640, 640]
     names = {c["class_id"]: c["class_name"] for c in rows[0]["by_class"]}
     assert names[0] == "person" and names[7] == "spoon"
@@ -269,7 +270,7 @@ def test_table_csv_and_plot(dataset: Path, tmp_path: Path, checked_doc: dict) ->
 
     out_csv, out_png = tmp_path / "s.csv", tmp_path / "s.png"
     result = run("sweep", dataset, "--topk", 10, 5, 13, "--variant", "yolov8", "ultralytics",
-                 "--csv", out_csv, "--plot", out_png, "--by-class")
+                 "--csv", out_csv, "--plot", out_png, "--by-class", "--names", SAMPLES / "data.yaml")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert f"folder {dataset} (50 images): 49 images assigned, 1 skipped" in out
@@ -383,12 +384,21 @@ def test_settings_from_the_config(tmp_path: Path) -> None:
 
 def test_dataset_yaml_form(dataset: Path, tmp_path: Path, checked_doc: dict) -> None:
     data = tmp_path / "data.yaml"
-    data.write_text(f"path: {dataset}\ntrain: images\nval: images\nnames: [a, b, c, d, e, f, g, h]\n")
-    doc = sweep_json(data, "--preds", dataset / "preds", "--topk", 10, "--by-class")
+    data.write_text(f"path: {dataset}\ntrain: images\nval: images\n")
+    doc = sweep_json(data, "--preds", dataset / "preds", "--topk", 10)
     row = doc["settings"][0]
     assert row["images"] == 49 and row["skipped"] == 1
     assert row["positives"] == row_of(checked_doc, 10, 0.5, 6.0, "yolov8")["positives"]
     assert row["gts"] == row_of(checked_doc, 10, 0.5, 6.0, "yolov8")["gts"]
+    # with 8 names, the dataset has 8 classes: the 1-class hubble predictions do not belong to it
+    named = tmp_path / "named.yaml"
+    named.write_text(f"path: {dataset}\ntrain: images\nval: images\nnames: [a, b, c, d, e, f, g, h]\n")
+    doc = sweep_json(named, "--preds", dataset / "preds", "--topk", 10, "--by-class")
+    row = doc["settings"][0]
+    assert row["images"] == 47 and row["skipped"] == 3
+    assert [s["reason"] for s in doc["skipped"] if "hubble" in s["image"]] == [
+        f"{dataset / 'preds' / f'hubble_left_0{i}.pt'}: the predictions have 1 class, but the dataset has 8"
+        for i in range(2)]
     assert [c["class_name"] for c in row["by_class"]][:2] == ["a", "b"]  # the YAML's names
     result = run("sweep", data, "--split", "test")
     assert result.exit_code == 1 and result.stderr == (
@@ -423,7 +433,8 @@ def test_bad_sources(tmp_path: Path) -> None:
     (tmp_path / "d" / "images" / "notes.txt").write_text("not an image")
     result = run("sweep", tmp_path / "d")
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path / 'd' / 'images'}: no images (.bmp, .jpeg, .jpg, .mpo, .png, .tif, .tiff, .webp)\n"
+    assert result.stderr == (f"Error: {tmp_path / 'd' / 'images'}: no images (avif, bmp, dng, heic, heif, jp2, jpeg, "
+                             "jpg, mpo, png, tif, tiff, webp)\n")
     result = run("sweep", tmp_path)
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path}: expected a dataset folder holding images/, labels/ and preds/ (no images/ folder)\n"
@@ -431,7 +442,7 @@ def test_bad_sources(tmp_path: Path) -> None:
     (tmp_path / "d" / "preds" / "a.pt").write_bytes(b"broken")
     result = run("sweep", tmp_path / "d")  # nothing readable
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1].startswith(f"Error: no image to assign in folder {tmp_path / 'd'} (1 image): 1 skipped;")
+    assert result.stderr.splitlines()[-1].startswith(f"Error: no image to assign in folder {tmp_path / 'd'} (1 image): 1 left out;")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("topk: 10\n")
     result = run("sweep", cfg)
@@ -459,13 +470,17 @@ def test_unreadable_files_are_warnings(tmp_path: Path) -> None:
     result = run("sweep", root, "--topk", 5, 10)
     assert result.exit_code == 0, result.stderr
     warnings = result.stderr.splitlines()
-    assert len(warnings) == 3 and all(w.startswith("Warning: skipped ") for w in warnings)
-    assert (f"Warning: skipped {root / 'images' / 'badlabel.png'}: {root / 'labels' / 'badlabel.txt'}, line 1: "
-            "expected 5 values") in result.stderr
+    assert len(warnings) == 3
+    # a bad label row or a bad image: ultralytics' loader drops the image, so the sweep does too
+    assert (f"Warning: dropped {root / 'images' / 'badlabel.png'}: {root / 'labels' / 'badlabel.txt'}, line 1: "
+            "ultralytics drops this image: 3 values per row") in result.stderr
+    assert (f"Warning: dropped {root / 'images' / 'badimage.png'}: ultralytics drops this image: unreadable image "
+            "(not an image Pillow can read") in result.stderr
+    # unreadable predictions: tal cannot assign it
     assert (f"Warning: skipped {root / 'images' / 'badpreds.png'}: {root / 'preds' / 'badpreds.pt'}: "
             "not a readable torch file") in result.stderr
-    assert f"Warning: skipped {root / 'images' / 'badimage.png'}: not an image Pillow can read" in result.stderr
-    assert "1 image assigned, 3 skipped" in result.stdout and "3 images skipped:" in result.stdout
+    assert "1 image assigned, 2 dropped by ultralytics' loader, 1 skipped" in result.stdout
+    assert "2 images dropped by ultralytics' loader" in result.stdout and "1 image skipped:" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -474,7 +489,8 @@ def test_triple_errors_are_fatal(tmp_path: Path) -> None:
     bad.write_text("9 0.5 0.5 0.2 0.2\n")
     result = run("sweep", SAMPLES / "images" / "coffee.png", bad, SAMPLES / "preds" / "coffee.pt")
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {bad}, line 1: class 9, but the predictions have 8 classes (0..7)\n"
+    assert result.stderr == (f"Error: {bad}, line 1: ultralytics drops this image: class 9 is outside the 8 classes of "
+                             "the predictions (0-7)\n")
 
 
 def test_help_does_not_import_torch() -> None:

@@ -60,8 +60,10 @@ def test_default_table() -> None:
     out = result.stdout
     assert "variant yolov8: topk 10, alpha 0.5, beta 6, iou ciou, conflict all-gts, small-box floor off" in out
     assert "6 gts, 60 positives (20/20/20 at strides 8/16/32), target-score sum 51.303\n0 gts without positives" in out
-    assert "helmet" in out and "spacecraft" in out  # names from configs/default.yaml -> samples/data.yaml
+    assert "helmet" not in out  # no names given: class ids (the shipped config names no classes)
     assert result.stderr == ""
+    named = run("assign", *ASTRONAUT, "--names", str(SAMPLES / "data.yaml"))
+    assert "helmet" in named.stdout and "spacecraft" in named.stdout
 
 
 def test_variant_ultralytics_floor_gives_tiny_galaxies_candidates() -> None:
@@ -127,7 +129,7 @@ def test_config_unknown_key(tmp_path: Path) -> None:
 
 
 def test_gt_option_lists_candidates() -> None:
-    result = run("assign", *ASTRONAUT, "--gt", "5")
+    result = run("assign", *ASTRONAUT, "--gt", "5", "--names", str(SAMPLES / "data.yaml"))
     assert result.exit_code == 0, result.stderr
     assert "gt 5 (patch) box 350.0,425.0,412.5,468.7: 60 candidates, 10 selected, 10 positives" in result.stdout
     doc = run_json("assign", *ASTRONAUT, "--gt", "5")
@@ -185,8 +187,8 @@ def test_bad_label_row_names_file_and_line(tmp_path: Path) -> None:
     before = labels.read_bytes()
     result = run("assign", ASTRONAUT[0], labels, ASTRONAUT[2])
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {labels}, line 3: expected 5 values 'class cx cy w h' or a polygon "
-                             "'class x1 y1 x2 y2 x3 y3 ...', got 4 values\n")
+    assert result.stderr == (f"Error: {labels}, line 3: ultralytics drops this image: 4 values where line 1 has 5 "
+                             "(rows of different lengths)\n")
     assert labels.read_bytes() == before
 
 
@@ -195,7 +197,8 @@ def test_class_outside_head(tmp_path: Path) -> None:
     labels.write_text("9 0.5 0.5 0.2 0.2\n")
     result = run("assign", ASTRONAUT[0], labels, ASTRONAUT[2])
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {labels}, line 1: class 9, but the predictions have 8 classes (0..7)\n"
+    assert result.stderr == (f"Error: {labels}, line 1: ultralytics drops this image: class 9 is outside the 8 classes "
+                             "of the predictions (0-7)\n")
 
 
 def test_not_a_torch_file(tmp_path: Path) -> None:

@@ -46,13 +46,14 @@ def test_default_config() -> None:
     assert cfg.imgsz == (640, 640)
     assert cfg.strides == (8, 16, 32)
     assert cfg.reg_max == 16
-    assert cfg.names == SAMPLE_NAMES
+    assert cfg.names == {}  # the shipped configs name no classes: they would label the user's data
     assert cfg.gains == {"box": 7.5, "cls": 0.5, "dfl": 1.5}
     assert len(cfg.samples) == 2
     assert [s.image.name for s in cfg.samples] == ["astronaut.png", "coffee.png"]
     for s in cfg.samples:
         assert isinstance(s, Sample)
         assert s.image.is_file() and s.labels is not None and s.labels.is_file() and s.preds.is_file()
+        assert s.names == SAMPLE_NAMES  # the samples carry their own
     assert_preset(cfg, "yolov8")
     # the built-in defaults agree with the file (names and samples aside)
     builtin = Config()
@@ -65,7 +66,7 @@ def test_ultralytics_config() -> None:
     cfg = load_config(ROOT / "configs" / "ultralytics.yaml")
     assert_preset(cfg, "ultralytics")
     assert cfg.iou == "ciou" and cfg.imgsz == (640, 640) and cfg.strides == (8, 16, 32)
-    assert cfg.names == SAMPLE_NAMES
+    assert cfg.names == {}
     assert cfg.samples == ()
     assert cfg.assigner_settings(8).uses_floor
 
@@ -140,11 +141,11 @@ BAD_VALUES = [
     ("gains: {obj: 1}", "gains: expected a mapping of box, cls, dfl to numbers >= 0, got {'obj': 1}"),
     ("gains: {box: -1}", "gains: expected a mapping of box, cls, dfl to numbers >= 0, got {'box': -1}"),
     ("samples: bad", "samples: expected a list of {image, labels, preds}, got 'bad'"),
-    ("samples: [{image: a.png}]", "samples[0]: expected keys image, labels, preds, got {'image': 'a.png'}"),
+    ("samples: [{image: a.png}]", "samples[0]: expected keys image, labels, preds (and names), got {'image': 'a.png'}"),
     ("samples: [{image: a.png, preds: a.pt, extra: 1}]",
-     "samples[0]: expected keys image, labels, preds, got {'image': 'a.png', 'preds': 'a.pt', 'extra': 1}"),
+     "samples[0]: expected keys image, labels, preds (and names), got {'image': 'a.png', 'preds': 'a.pt', 'extra': 1}"),
     ("samples: [{image: a.png, preds: 3}]", "samples[0]: paths must be strings, got {'image': 'a.png', 'preds': 3}"),
-    ("samples: [{image: a.png, preds: a.pt}, x]", "samples[1]: expected keys image, labels, preds, got 'x'"),
+    ("samples: [{image: a.png, preds: a.pt}, x]", "samples[1]: expected keys image, labels, preds (and names), got 'x'"),
 ]
 
 
@@ -230,8 +231,15 @@ def test_names_from_absolute_dataset_yaml(tmp_path: Path) -> None:
     assert cfg.names == {0: "a", 1: "b"}
 
 
-def test_names_sample_dataset_yaml() -> None:
-    assert load_config(ROOT / "configs" / "tood.yaml").names == SAMPLE_NAMES
+def test_shipped_configs_name_no_classes() -> None:
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        assert load_config(path).names == {}, path.name
+
+
+def test_sample_names_key(tmp_path: Path) -> None:
+    ds = write(tmp_path, "names: [a, b]\n", "ds.yaml")
+    cfg = load_config(write(tmp_path, f"samples: [{{image: a.png, preds: a.pt, names: {ds}}}, {{image: b.png, preds: b.pt}}]\n"))
+    assert [s.names for s in cfg.samples] == [{0: "a", 1: "b"}, None]
 
 
 def test_names_dataset_yaml_errors(tmp_path: Path) -> None:

@@ -146,14 +146,14 @@ def test_load_grayscale_png(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.asarray(im), np.repeat(a[..., None], 3, axis=2))
 
 
-def test_load_rgba_png_composited_on_grey(tmp_path: Path) -> None:
-    # opaque red stays red; fully transparent red becomes the pad grey 114
+def test_load_rgba_png_drops_alpha(tmp_path: Path) -> None:
+    # as OpenCV reads it for ultralytics: the colour channels as stored, whatever the alpha
     path = tmp_path / "rgba.png"
-    a = np.array([[[255, 0, 0, 255], [255, 0, 0, 0], [0, 0, 255, 255]]], dtype=np.uint8)
+    a = np.array([[[255, 0, 0, 255], [255, 0, 0, 0], [0, 0, 255, 128]]], dtype=np.uint8)
     Image.fromarray(a, "RGBA").save(path)
     im = load_image(path)
     assert im.mode == "RGB" and im.size == (3, 1)
-    np.testing.assert_array_equal(np.asarray(im), [[[255, 0, 0], [114, 114, 114], [0, 0, 255]]])
+    np.testing.assert_array_equal(np.asarray(im), [[[255, 0, 0], [255, 0, 0], [0, 0, 255]]])
 
 
 def test_load_palette_png_with_transparency(tmp_path: Path) -> None:
@@ -164,19 +164,19 @@ def test_load_palette_png_with_transparency(tmp_path: Path) -> None:
     im.putpixel((0, 0), 0)
     im.putpixel((1, 0), 1)
     im.save(path, transparency=0)
-    np.testing.assert_array_equal(np.asarray(load_image(path)), [[[114, 114, 114], [255, 255, 255]]])
+    np.testing.assert_array_equal(np.asarray(load_image(path)), [[[0, 255, 0], [255, 255, 255]]])  # palette colours
 
 
 def test_load_16bit_png(tmp_path: Path) -> None:
-    # 16-bit grey scaled by 255/65535 and rounded: 0 -> 0, 25700 = 100*257 -> 100,
-    # 32768 -> 127.50 -> 128, 65535 -> 255; small values stay dark (100 -> 0.39 -> 0)
+    # 16-bit grey keeps its high byte (v >> 8), as ultralytics' reader: 0 -> 0, 25700 -> 100,
+    # 32768 -> 128, 65535 -> 255, 100 -> 0; 255 -> 0 (not rounded up), 511 -> 1
     path = tmp_path / "g16.png"
-    a = np.array([[0, 25700, 32768, 65535, 100]], dtype=np.uint16)
+    a = np.array([[0, 25700, 32768, 65535, 100, 255, 511]], dtype=np.uint16)
     Image.fromarray(a).save(path)
     assert Image.open(path).mode == "I;16"
     im = load_image(path)
-    assert im.mode == "RGB" and im.size == (5, 1)
-    np.testing.assert_array_equal(np.asarray(im)[0, :, 0], [0, 100, 128, 255, 0])
+    assert im.mode == "RGB" and im.size == (7, 1)
+    np.testing.assert_array_equal(np.asarray(im)[0, :, 0], [0, 100, 128, 255, 0, 0, 1])
     np.testing.assert_array_equal(np.asarray(im)[..., 0], np.asarray(im)[..., 2])
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tal_cli.core.errors import InputFileError, TalError
-from tal_cli.readers.labels import Labels, parse_labels, read_labels
+from tal_cli.readers.labels import Labels, label_verdict, parse_labels, read_label_verdict, read_labels
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -62,10 +62,11 @@ def test_polygon_rows_become_their_bounding_box() -> None:
     assert labels.lines == (1, 2)
 
 
-def test_box_and_polygon_rows_mix() -> None:
-    labels = parse_labels("0 0.5 0.5 1 1\n2 0 0 1 0 1 1\n")
-    assert labels.boxes == ((0.0, 0.0, 1.0, 1.0), (0.0, 0.0, 1.0, 1.0))
-    assert labels.classes == (0, 2)
+def test_box_and_polygon_rows_mix_is_dropped() -> None:
+    # ultralytics 8.4 refuses a file that mixes polygon rows and 5-value box rows
+    with pytest.raises(InputFileError, match=r"^a\.txt, line 1: ultralytics drops this image: a box row 'class cx cy w h' "
+                       r"in a file of polygon rows \(labels mix segment and detection rows\)$"):
+        parse_labels("0 0.5 0.5 1 1\n2 0 0 1 0 1 1\n", "a.txt")
 
 
 def test_blank_lines_are_ignored_and_line_numbers_kept(tmp_path: Path) -> None:
@@ -103,24 +104,23 @@ def test_sample_file() -> None:
 
 # --- malformed rows: message names the file and the line ---------------------------------
 
+DROP = "ultralytics drops this image: "
 BAD_ROWS = [
-    # (row, message after "<file>, line 2: ")
-    ("person 0.5 0.5 0.5 0.5", "expected numbers 'class cx cy w h', got 'person 0.5 0.5 0.5 0.5'"),
-    ("0 0.5 0.5 0.5 x", "expected numbers 'class cx cy w h', got '0 0.5 0.5 0.5 x'"),
-    ("0 0.5 0.5 0.5",
-     "expected 5 values 'class cx cy w h' or a polygon 'class x1 y1 x2 y2 x3 y3 ...', got 4 values"),
-    ("0", "expected 5 values 'class cx cy w h' or a polygon 'class x1 y1 x2 y2 x3 y3 ...', got 1 values"),
-    ("0 0.1 0.2 0.3 0.4 0.5",
-     "expected 5 values 'class cx cy w h' or a polygon 'class x1 y1 x2 y2 x3 y3 ...', got 6 values"),
-    ("0 0.1 0.2 0.3 0.4 0.5 0.6 0.7",
-     "expected 5 values 'class cx cy w h' or a polygon 'class x1 y1 x2 y2 x3 y3 ...', got 8 values"),
-    ("-1 0.5 0.5 0.5 0.5", "class must be a non-negative integer, got '-1'"),
-    ("1.5 0.5 0.5 0.5 0.5", "class must be a non-negative integer, got '1.5'"),
-    ("nan 0.5 0.5 0.5 0.5", "class must be a non-negative integer, got 'nan'"),
-    ("0 nan 0.5 0.5 0.5", "coordinates must be finite numbers, got '0 nan 0.5 0.5 0.5'"),
-    ("0 0.5 0.5 inf 0.5", "coordinates must be finite numbers, got '0 0.5 0.5 inf 0.5'"),
-    ("0 0.5 0.5 -0.25 0.5", "width and height must be >= 0, got w=-0.25 h=0.5"),
-    ("0 0.5 0.5 0.25 -0.5", "width and height must be >= 0, got w=0.25 h=-0.5"),
+    # (row, message after "<file>, line 2: "), each a reason ultralytics' loader drops the image for
+    ("person 0.5 0.5 0.5 0.5", DROP + "'person' is not a number"),
+    ("0 0.5 0.5 0.5 x", DROP + "'x' is not a number"),
+    ("0 0.5 0.5 0.5", DROP + "4 values where line 1 has 5 (rows of different lengths)"),
+    ("0", DROP + "1 values where line 1 has 5 (rows of different lengths)"),
+    ("0 0.1 0.2 0.3 0.4 0.5", DROP + "6 values where line 1 has 5 (rows of different lengths)"),
+    ("-1 0.5 0.5 0.5 0.5", DROP + "negative value -1 (negative label values)"),
+    ("1.5 0.5 0.5 0.5 0.5", DROP + "class 1.5 is not an integer (non-integer class labels)"),
+    ("nan 0.5 0.5 0.5 0.5", DROP + "value nan fails ultralytics' label checks (NaN)"),
+    ("0 nan 0.5 0.5 0.5", DROP + "coordinate nan > 1.01 (non-normalized or out of bounds coordinates)"),
+    ("0 0.5 0.5 inf 0.5", DROP + "coordinate inf > 1.01 (non-normalized or out of bounds coordinates)"),
+    ("0 0.5 0.5 1.02 0.5", DROP + "coordinate 1.02 > 1.01 (non-normalized or out of bounds coordinates)"),
+    ("0 0.5 0.5 -0.25 0.5", DROP + "negative value -0.25 (negative label values)"),
+    ("0 0.5 0.5 0.25 -0.005", DROP + "negative value -0.005 (negative label values)"),  # w, h: no tolerance
+    ("0 -0.02 0.5 0.25 0.5", DROP + "negative value -0.02 (negative label values)"),
 ]
 
 
@@ -134,7 +134,7 @@ def test_malformed_row_names_file_and_line(tmp_path: Path, row: str, message: st
 
 
 def test_error_line_counts_blank_lines() -> None:
-    with pytest.raises(InputFileError, match=r"^a\.txt, line 4: class must be a non-negative integer, got '-2'$"):
+    with pytest.raises(InputFileError, match=r"^a\.txt, line 4: ultralytics drops this image: negative value -2 "):
         parse_labels("0 0.5 0.5 0.5 0.5\n\n\n-2 0.5 0.5 0.5 0.5\n", "a.txt")
 
 
@@ -160,10 +160,79 @@ def test_folder(tmp_path: Path) -> None:
 def test_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "img.txt"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x80")
-    with pytest.raises(InputFileError, match=f"^{re.escape(str(path))}: not a text file, expected YOLO label rows"):
+    with pytest.raises(InputFileError, match=f"^{re.escape(str(path))}: not a UTF-8 text file, expected YOLO label rows"):
         read_labels(path)
 
 
 def test_read_labels_accepts_str_path(tmp_path: Path) -> None:
     path = write(tmp_path, "7 0.5 0.5 0.5 0.5\n")
     assert read_labels(str(path)).classes == (7,)
+
+
+# --- ultralytics' tolerances, order and class ids ----------------------------------------
+
+
+@pytest.mark.parametrize("row", ["0 1.01 0.5 0.2 0.2", "0 -0.01 0.5 0.2 0.2", "0 0.5 -0.005 0.2 0.2", "0 0.5 0.5 1.01 1.0"])
+def test_coordinates_within_the_one_percent_tolerance_are_kept(row: str) -> None:
+    assert label_verdict(row).status == "kept"
+
+
+def test_class_ids_as_ultralytics_reads_them() -> None:
+    labels = parse_labels("1.0 0.5 0.5 0.5 0.5\n2e0 0.5 0.5 0.25 0.25\n", num_classes=3)
+    assert labels.classes == (1, 2)
+    with pytest.raises(InputFileError, match=r"line 2: ultralytics drops this image: class 3 is outside the 3 classes "
+                                             r"of the dataset \(0-2\)$"):
+        parse_labels("1 0.5 0.5 0.5 0.5\n3 0.5 0.5 0.5 0.5\n", num_classes=3)
+
+
+def test_duplicates_are_removed_and_the_rest_sorted_by_value() -> None:
+    # lines 1 and 3 are the same row; ultralytics keeps one and sorts what remains by (class, cx, cy, w, h)
+    text = "2 0.5 0.5 0.25 0.25\n0 0.75 0.5 0.5 0.5\n2 0.5 0.5 0.25 0.25\n0 0.25 0.5 0.5 0.5\n"
+    verdict = label_verdict(text)
+    assert verdict.status == "kept" and verdict.duplicates_removed == 1
+    assert verdict.labels.classes == (0, 0, 2)
+    assert verdict.labels.lines == (4, 2, 1)  # the file's lines, in ultralytics' order
+    assert verdict.labels.boxes[0] == (0.0, 0.25, 0.5, 0.75)
+
+
+def test_without_duplicates_the_file_order_stays() -> None:
+    verdict = label_verdict("2 0.5 0.5 0.25 0.25\n0 0.75 0.5 0.5 0.5\n")
+    assert verdict.duplicates_removed == 0 and verdict.labels.lines == (1, 2)
+
+
+def test_distinct_polygons_with_one_box_are_kept() -> None:
+    # two triangles with the same bounding box and class: different points, so both stay
+    text = "0 0 0 1 0 1 1\n0 0 0 0 1 1 1\n"
+    verdict = label_verdict(text)
+    assert verdict.duplicates_removed == 0 and len(verdict.labels) == 2
+
+
+def test_polygon_rows_of_odd_length_drop_the_image() -> None:
+    verdict = label_verdict("0 0.1 0.2 0.3 0.4 0.5 0.6 0.7\n")
+    assert verdict.status == "dropped" and verdict.line == 1
+    assert verdict.reason == DROP + "a polygon row with an odd number of coordinates (7)"
+
+
+def test_pose_rows_with_kpt_shape() -> None:
+    # kpt_shape [2, 3]: class cx cy w h + 2 x (x, y, visible); only the box is assigned
+    row = "1 0.5 0.5 0.25 0.5 0.4 0.4 2 0.6 0.6 1"
+    labels = parse_labels(row, kpt_shape=(2, 3))
+    assert labels.classes == (1,) and labels.boxes == ((0.375, 0.25, 0.625, 0.75),)
+    verdict = label_verdict("1 0.5 0.5 0.25 0.5 0.4 0.4 2\n", kpt_shape=(2, 3))
+    assert verdict.status == "dropped"
+    assert verdict.reason == DROP + ("8 values per row; ultralytics requires 11 columns 'class cx cy w h' + 2 keypoints "
+                                     "x 3 (kpt_shape)")
+    # the keypoints' x, y are bounded, not the box's (as ultralytics checks pose rows)
+    assert label_verdict("1 0.5 0.5 0.25 0.5 1.2 0.4 2 0.6 0.6 1", kpt_shape=(2, 3)).status == "dropped"
+
+
+def test_pose_rows_without_kpt_shape_read_as_polygons() -> None:
+    # 5 + 2 x 2 values: without kpt_shape ultralytics reads a polygon of 4 points (cx, cy), (w, h), ...
+    labels = parse_labels("0 0.5 0.5 0.25 0.5 0.4 0.4 0.6 0.6\n")
+    assert labels.boxes == ((0.25, 0.4, 0.6, 0.6),)
+
+
+def test_missing_label_file_is_a_background_verdict(tmp_path: Path) -> None:
+    verdict = read_label_verdict(tmp_path / "none.txt")
+    assert verdict.status == "background" and verdict.reason == "no label file: a background image"
+    assert read_label_verdict(write(tmp_path, "\n \n")).status == "background"

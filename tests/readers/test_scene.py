@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tal_cli.core.errors import InputFileError
+from tal_cli.core.errors import DroppedImageError, InputFileError
 from tal_cli.readers.images import Letterbox
 from tal_cli.readers.scene import Scene, assign_scenes, image_size, load_scene
 from tal_cli.core.settings import AssignerSettings
@@ -98,10 +98,13 @@ def test_exif_rotated_image_size_used(tmp_path: Path) -> None:
 def test_errors_pass_through(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("0 0.5 0.5 0.5\n")
-    with pytest.raises(InputFileError, match="^" + re.escape(f"{bad}, line 1: expected 5 values")):
+    with pytest.raises(InputFileError, match="^" + re.escape(f"{bad}, line 1: ultralytics drops this image: 4 values per row")):
         sample_scene("coffee", bad)
     missing = tmp_path / "nope.png"
     with pytest.raises(InputFileError, match="^" + re.escape(f"{missing}: image not found") + "$"):
-        load_scene(missing, None, SAMPLES / "preds" / "coffee.pt", (640, 640), (8, 16, 32), 16)
+        load_scene(missing, None, SAMPLES / "preds" / "coffee.pt", (640, 640), (8, 16, 32), 16, explicit=True)
+    with pytest.raises(DroppedImageError, match="^" + re.escape(f"{missing}: ultralytics drops this image: "
+                                                                 "unreadable image (image not found)") + "$"):
+        load_scene(missing, None, SAMPLES / "preds" / "coffee.pt", (640, 640), (8, 16, 32), 16)  # a listed image
     with pytest.raises(InputFileError, match=re.escape("that count matches --imgsz 640")):
         load_scene(SAMPLES / "images" / "coffee.png", None, SAMPLES / "preds" / "coffee.pt", (320, 320), (8, 16, 32), 16)

@@ -76,8 +76,8 @@ def test_dataset_folder_defaults_to_its_preds(tmp_path: Path) -> None:
     plan = plan_export(root, None)
     assert plan.out == root / "preds"
     assert [(im.relative_to(root).as_posix(), t.relative_to(root).as_posix()) for im, t in plan.jobs] == [
-        ("images/three.png", "preds/three.pt"), ("images/a/one.png", "preds/a/one.pt"),
-        ("images/b/two.jpg", "preds/b/two.pt")]
+        ("images/a/one.png", "preds/a/one.pt"), ("images/b/two.jpg", "preds/b/two.pt"),
+        ("images/three.png", "preds/three.pt")]  # ultralytics' order: sorted by path
     assert plan.description == f"dataset folder {root} (3 images)"
 
 
@@ -118,7 +118,7 @@ def test_bad_sources(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=r"nope: not found$"):
         plan_export(tmp_path / "nope", tmp_path / "o")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputFileError, match=r"empty: no images \(\.bmp"):
+    with pytest.raises(InputFileError, match=r"empty: no images \(avif, bmp"):
         plan_export(tmp_path / "empty", tmp_path / "o")
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(InputFileError, match=r"notes\.txt: expected an image, a folder of images, or a dataset YAML$"):
