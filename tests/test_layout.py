@@ -1,7 +1,7 @@
 """The package's import graph stays one-way, and ``tal --help`` stays light.
 
 Every ``import`` in ``tal_cli`` (also those inside functions) is read with ``ast`` and checked
-against the layers: core <- readers <- analysis <- views <- workflows / ultralytics <- commands <- cli.
+against the layers: core <- readers, writers <- analysis <- views <- workflows / ultralytics <- commands <- cli.
 """
 
 from __future__ import annotations
@@ -21,17 +21,19 @@ PACKAGE = ROOT / "tal_cli"
 ALLOWED = {
     "core": set(),
     "readers": {"core"},
+    "writers": {"core"},
     "analysis": {"core", "readers"},
     "views": {"core", "readers", "analysis"},
-    "workflows": {"core", "readers", "analysis", "views", "ultralytics"},
-    "ultralytics": {"core", "readers", "analysis", "views", "workflows"},
-    "commands": {"core", "readers", "analysis", "views", "workflows", "ultralytics"},
+    "workflows": {"core", "readers", "writers", "analysis", "views", "ultralytics"},
+    "ultralytics": {"core", "readers", "writers", "analysis", "views", "workflows"},
+    "commands": {"core", "readers", "writers", "analysis", "views", "workflows", "ultralytics"},
     "cli": {"commands"},
 }
 #: Third-party packages each layer may import (besides the standard library).
 THIRD_PARTY = {
     "core": {"torch"},
     "readers": {"torch", "numpy", "PIL", "yaml"},
+    "writers": {"torch"},
     "analysis": {"torch"},
     "views": {"torch", "numpy", "PIL", "rich"},
     "workflows": {"torch", "numpy", "PIL"},

@@ -26,6 +26,7 @@ from torch import Tensor
 from .. import __version__
 from ..core.errors import InputFileError, MissingExtraError, TalError
 from ..readers.preds import BRANCHES, PredsMeta
+from ..writers.files import torch_save
 
 INSTALL_HINT = 'pip install "tal[ultralytics]"'
 MODEL_SUFFIXES = (".pt", ".yaml", ".yml")
@@ -257,10 +258,9 @@ def export_image(model: ExportModel, image: Path, imgsz: tuple[int, int], target
     obj["meta"] = model.meta(imgsz, image.name, names).to_dict()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(obj, target)
     except OSError as exc:
-        raise InputFileError(f"{target}: cannot write ({exc.strerror or exc})") from None
-    return target
+        raise InputFileError(f"{target.parent}: cannot create output folder ({exc.strerror or exc})") from None
+    return torch_save(obj, target)
 
 
 @dataclass(frozen=True)

@@ -125,21 +125,16 @@ def write_overlays(result: AssignResult, out: str | Path, gts: Sequence[int] | N
     """
     from ..readers.images import letterbox_image, load_image
     from ..views.overlay import OverlayRenderer
+    from ..writers.files import check_folder, save_image
 
     scene, out = result.scene, Path(out)
     image = letterbox_image(load_image(scene.image), scene.letterbox)
     pictures = OverlayRenderer().render(image, result.assignment, scene.head.levels, result.class_names,
                                         image_index=0, gts=gts)
+    check_folder(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputFileError(f"{out}: cannot create output folder ({exc.strerror})") from None
-    written = []
-    for stride, picture in pictures.items():
-        path = out / f"{scene.image.stem}_stride{stride}.png"
-        try:
-            picture.save(path, compress_level=3)
-        except OSError as exc:
-            raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
-        written.append(path)
-    return written
+    return [save_image(out / f"{scene.image.stem}_stride{stride}.png", picture, compress_level=3)
+            for stride, picture in pictures.items()]

@@ -23,6 +23,7 @@ from ..core.settings import HEAD_PRESETS, AssignerSettings
 from ..readers.config import Config, load_config, read_names_yaml
 from ..readers.paths import display_path
 from ..readers.sources import DROPPED, Skipped, Source, iter_scenes, resolve_source
+from ..writers.files import atomic_write, check_writable, save_image
 from .assign import class_names
 
 
@@ -135,8 +136,7 @@ def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None =
     samples = cfg.samples or (load_config(None).samples if config is not None else ())
     written = tuple(Path(p) for p in outputs if p is not None)
     for out_path in written:  # fail before the work, not after it
-        if not out_path.parent.is_dir():
-            raise InputFileError(f"{out_path}: cannot write (folder {out_path.parent} not found)")
+        check_writable(out_path, picture=out_path.suffix.lower() != ".csv")
     src = resolve_source([Path(p) for p in source], samples, display_path(cfg.source),
                          Path(preds) if preds is not None else None, split)
     given_names, kpt_shape = read_names_yaml(Path(names)) if names is not None else (None, None)
@@ -240,21 +240,18 @@ def write_sweep_csv(path: str | Path, rows: Sequence[SweepRow]) -> Path:
     from ..views.sweep_json import CSV_COLUMNS, csv_rows
 
     path = Path(path)
-    try:
-        with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(CSV_COLUMNS)
-            writer.writerows(csv_rows(rows))
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_rows(rows))
     return path
 
 
 def write_sweep_plot(path: str | Path, result: SweepResult) -> Path:
-    """Write the chart of positives per gt and gts without positives as a PNG.
+    """Write the chart of positives per gt and gts without positives (PNG, or JPEG / WebP by suffix).
 
     Raises:
-        InputFileError: the file cannot be written.
+        InputFileError: the file cannot be written, or its suffix is not a picture's.
     """
     from ..views.plot import sweep_chart
 
@@ -262,8 +259,4 @@ def write_sweep_plot(path: str | Path, result: SweepResult) -> Path:
     subtitle = (f"{result.description}: {r0.images} assigned, {r0.gts} gts; input {cfg.imgsz[0]}x{cfg.imgsz[1]}, "
                 f"iou {cfg.iou}, conflict {cfg.conflict}")
     image = sweep_chart(result.rows, title="tal sweep: positives per gt and gts without positives", subtitle=subtitle)
-    try:
-        image.save(path, format="PNG")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    return path
+    return save_image(path, image)

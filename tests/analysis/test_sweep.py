@@ -313,33 +313,46 @@ def test_default_form_from_the_repository_root(monkeypatch: pytest.MonkeyPatch) 
 
 def test_process_with_stderr_on_a_terminal(dataset: Path) -> None:
     """The real entry point, run from the repository root: a terminal on stderr gets the progress
-    bar, and stdout is byte-identical to a run without any terminal."""
+    bar, and stdout is byte-identical to a run without any terminal.
+
+    The terminal is drained by a thread while the process runs: a progress bar redrawn many times
+    (a slow, loaded machine redraws more) would otherwise fill the pty's buffer and block the
+    process on its own stderr (the cause of an earlier time-out).
+    """
     import pty
+    import threading
 
     tal = Path(sys.executable).parent / "tal"
-    cmd = [str(tal)] if tal.exists() else [sys.executable, "-m", "tal_cli.cli"]
+    cmd = [str(tal)] if tal.exists() else [sys.executable, "-m", "tal_cli"]
     master, slave = pty.openpty()
-    try:
-        proc = subprocess.run(cmd + ["sweep", str(dataset), "--json"], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=slave, timeout=120)
-        os.close(slave)
-        slave = -1
-        err = b""
+    chunks: list[bytes] = []
+
+    def drain() -> None:
         while True:
             try:
                 chunk = os.read(master, 65536)
-            except OSError:
-                break
+            except OSError:  # the slave side closed
+                return
             if not chunk:
-                break
-            err += chunk
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.Popen(cmd + ["sweep", str(dataset), "--json"], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=slave)
+        os.close(slave)
+        slave = -1
+        stdout, _ = proc.communicate(timeout=600)
+        reader.join(timeout=60)
     finally:
-        os.close(master)
         if slave >= 0:
             os.close(slave)
+        os.close(master)
     assert proc.returncode == 0
-    assert b"sweeping 1 settings" in err  # the progress bar, on stderr only
-    assert proc.stdout.decode() == run("sweep", dataset, "--json").stdout
+    assert b"sweeping 1 setting" in b"".join(chunks)  # the progress bar, on stderr only
+    assert stdout.decode() == run("sweep", dataset, "--json").stdout
 
 
 @pytest.mark.parametrize("args,expanded", [
