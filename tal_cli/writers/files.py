@@ -163,7 +163,7 @@ def check_folder(path: str | Path) -> Path:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise InputFileError(f"{path}: cannot create folder ({probe} is a file)")
+        raise InputFileError(f"{path}: cannot create output folder ({probe} is a file)")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputFileError(f"{path}: cannot write (folder {probe} is not writable)")
     return path
