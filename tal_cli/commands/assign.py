@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .common import console, emit_json, enforce_gates, parse_gate_options, reports_errors, warn
+from .common import TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say, warn
 from .options import (
     AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
-    MaxZeroOpt, MinPosOpt, NamesOpt, OutOpt, PredsArg, SortOpt, TopkOpt, VariantOpt,
+    MaxZeroOpt, MinPosOpt, NamesOpt, OutOpt, PredsArg, SortOpt, TopkOpt, VariantOpt, WideOpt,
 )
 
 HELP = dict(
+    cls=TalCommand,
+    short_help="Explain one image: every gt's candidates, top-k picks, conflicts and positives.",
     epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
     "  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt\n"
     "  tal assign IMG LBL PREDS --variant ultralytics --topk 13 --gt 4\n"
@@ -37,6 +39,7 @@ def assign(
     head: HeadOpt = None,
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
 
@@ -70,22 +73,23 @@ def assign(
     from ..views.tables import candidate_table, gt_table, summary_text
 
     out_console = console()
-    out_console.print(summary_text(report))
+    width = None if wide else out_console.width
+    say(out_console, summary_text(report))
     if gt is not None:
-        out_console.print(gt_table([report.gts[gt]], report.strides, report=report))
-        out_console.print(candidate_table(result.candidates, report.gts[gt],
-                                          report.losses.third if report.losses else "dfl"))
+        print_table(out_console, gt_table([report.gts[gt]], report.strides, report=report, width=width), wide)
+        print_table(out_console, candidate_table(result.candidates, report.gts[gt],
+                                                 report.losses.third if report.losses else "dfl", width=width), wide)
     elif not report.gts:
-        out_console.print("No gts: a background image; every anchor is background.")
+        say(out_console, "No gts: a background image; every anchor is background.")
     else:
         rows = order_gt_rows(report.gts, sort.value)
         shown = limit if limit is not None else (0 if len(rows) <= 40 else 25)
         if shown:
             rows = rows[:shown]
-        out_console.print(gt_table(rows, report.strides, report=report))
+        print_table(out_console, gt_table(rows, report.strides, report=report, width=width), wide)
         if len(rows) < len(report.gts):
-            out_console.print(f"{len(report.gts) - len(rows)} more gts not shown (sorted {sort.value} first); "
-                              "--limit 0 shows all, --json lists every gt.")
+            say(out_console, f"{len(report.gts) - len(rows)} more gts not shown (sorted {sort.value} first); "
+                             "--limit 0 shows all, --json lists every gt.")
     for path in written:
-        out_console.print(f"wrote {path}")
+        say(out_console, f"wrote {path}")
     enforce_gates(result.gate_results)

@@ -19,6 +19,9 @@ from ..readers.paths import display_path  # noqa: F401  (re-exported for the com
 #: :data:`tal_cli.analysis.gates.EXIT_GATE` (3).
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+#: Exit status when stdout closes early (``tal ... | head``): 128 + SIGPIPE, what the shell reports
+#: for other CLIs killed by the signal.
+EXIT_PIPE = 141
 
 
 def fail(message: str) -> NoReturn:
@@ -34,7 +37,8 @@ def usage_error(message: str) -> NoReturn:
 
 
 def reports_errors(func):
-    """Turn library errors into one ``Error: ...`` line on stderr and exit code 1."""
+    """Turn library errors into one ``Error: ...`` line on stderr and exit code 1, and a closed
+    stdout (``tal ... | head``) into a quiet exit with status 141, as other command-line tools do."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -44,8 +48,23 @@ def reports_errors(func):
             return func(*args, **kwargs)
         except TalError as exc:
             fail(str(exc))
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(EXIT_PIPE) from None
 
     return wrapper
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing what is left at exit does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
 
 
 def parse_gate_options(max_zero_positive_rate, min_positives_per_gt):
@@ -80,12 +99,49 @@ def enforce_gates(results) -> None:
         raise typer.Exit(EXIT_GATE)
 
 
-def console(stderr: bool = False, width: int = 200):
-    """A rich console; ``width`` columns when not a terminal (so piped output is stable)."""
+#: Width of tables and text when stdout is not a terminal (piped output stays the same everywhere).
+PIPE_WIDTH = 100
+
+
+def console(stderr: bool = False, width: int = PIPE_WIDTH):
+    """A rich console: the terminal's width, or ``width`` columns when not a terminal (stable piped output).
+
+    A closed stdout (``tal ... | head``) ends the command quietly with status 141.
+    """
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            _silence_stdout()
+            raise SystemExit(EXIT_PIPE)
+
     tty = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, width=None if tty else width, highlight=False)
+    return _Console(stderr=stderr, width=None if tty else width, highlight=False)
+
+
+def say(out, text) -> None:
+    """Print a line of text: word-wrapped on a terminal, one unbroken line when piped (for grep and scripts)."""
+    out.print(text, markup=False, highlight=False, soft_wrap=not out.is_terminal)
+
+
+def print_table(out, fitted, wide: bool = False) -> None:
+    """Print a fitted table and, when columns were left out (and not ``wide``), a dim line naming them.
+
+    A ``wide`` table is printed at its own width, however wide (nothing cropped).
+    """
+    if wide:
+        saved = out.width
+        out.width = 10_000  # the table's natural width, whatever the terminal
+        try:
+            out.print(fitted)
+        finally:
+            out.width = saved
+    else:
+        out.print(fitted)
+    note = fitted.note(out.width)
+    if note and not wide:
+        out.print(note, style="dim", markup=False, highlight=False, soft_wrap=not out.is_terminal)
 
 
 def warn(err, text: str) -> None:
@@ -117,3 +173,18 @@ class ProgressBar:
     def advance(self, n: int = 1) -> None:
         if self._bar is not None:
             self._bar.advance(self._task, n)
+
+
+class TalCommand(typer.core.TyperCommand):
+    """A command whose help reads plainly: ``IMAGE LABELS PREDS`` in the usage line (not ``{IMAGE}``),
+    and argument names without the type placeholders (``<path>``, ``<list[Path]>``) that the
+    descriptions already explain."""
+
+    def collect_usage_pieces(self, ctx):
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx, formatter) -> None:
+        for param in self.params:
+            if isinstance(param, typer.core.TyperArgument):
+                param.display_type_rich = lambda ctx: None  # the name and its description say enough
+        super().format_help(ctx, formatter)

@@ -6,13 +6,15 @@ import sys
 
 import typer
 
-from .common import ProgressBar, console, display_path, fail, reports_errors, warn
+from .common import TalCommand, ProgressBar, console, display_path, fail, reports_errors, warn
 from .options import (
     ConfigOpt, DeviceOpt, ExportHeadOpt, ExportOutOpt, ExportSourceArg, ImgszOpt, ModelArg, OverwriteOpt, SeedOpt,
     SplitOpt,
 )
 
 HELP = dict(
+    cls=TalCommand,
+    short_help="Save your ultralytics model's head output (PREDS) for tal assign and tal sweep.",
     epilog='\b\nNeeds the ultralytics extra: pip install "tal[ultralytics]".\n'
     "Exit codes: 0 done, 1 bad input or ultralytics missing, 2 bad usage.\n\n\b\nExamples:\n"
     "  tal export runs/detect/train/weights/best.pt data/ --imgsz 640\n"
@@ -44,6 +46,7 @@ def export(
     """
     from ..readers.config import load_config
     from ..readers.sources import plural
+    from ..writers.files import check_folder
     from ..ultralytics.export import (
         check_imgsz, check_targets, import_ultralytics, load_model, next_command, plan_export, run_export,
     )
@@ -51,6 +54,7 @@ def export(
     import_ultralytics()
     cfg = load_config(config).override(imgsz=imgsz)
     plan = plan_export(source, out, split)
+    check_folder(plan.out)  # a file, or an unwritable place: said before the model loads
     check_targets(plan, overwrite)
     net = load_model(model, seed=seed, device=device)
     check_imgsz(cfg.imgsz, net.strides)

@@ -30,14 +30,14 @@ class GtOrder(str, Enum):
 
 # --- shared by several commands --------------------------------------------------------------
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Settings YAML (default: configs/default.yaml).", show_default=False)]
-ImgszOpt = Annotated[Optional[int], typer.Option(help="Network input size N (NxN).", min=32, show_default=False)]
-NamesOpt = Annotated[Optional[Path], typer.Option(help="Dataset YAML with class 'names' (list or mapping).", show_default=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="Settings YAML (default: configs/default.yaml).", show_default=False, metavar="FILE")]
+ImgszOpt = Annotated[Optional[int], typer.Option(help="Network input size N (NxN).", min=32, show_default=False, metavar="N")]
+NamesOpt = Annotated[Optional[Path], typer.Option(help="Dataset YAML with class 'names' (list or mapping).", show_default=False, metavar="FILE")]
 HeadOpt = Annotated[Optional[Head], typer.Option(
     help="Branch of an end-to-end head (YOLO26, YOLOv10): one2many, or one2one with its own preset "
          "(topk 7, topk2 1, variant ultralytics; flags still win). Default: one2many, or the file's only branch.",
     show_default=False)]
-SplitOpt = Annotated[str, typer.Option("--split", help="Split of a dataset YAML (train, val, test).")]
+SplitOpt = Annotated[str, typer.Option("--split", help="Split of a dataset YAML (train, val, test).", metavar="NAME")]
 MaxZeroOpt = Annotated[Optional[list[str]], typer.Option(
     "--max-zero-positive-rate", metavar="[BUCKET=]RATE",
     help="CI gate: fail (exit 3) when more than RATE (0..1) of the gts get no positive; BUCKET small, "
@@ -46,48 +46,50 @@ MinPosOpt = Annotated[Optional[list[str]], typer.Option(
     "--min-positives-per-gt", metavar="N",
     help="CI gate: fail (exit 3) when the mean number of positives per gt is below N.", show_default=False)]
 
+WideOpt = Annotated[bool, typer.Option("--wide", help="Show every table column, however wide (default: the columns that fit the terminal).")]
+
 # --- tal assign ------------------------------------------------------------------------------
 
-ImageArg = Annotated[Path, typer.Argument(help="Image file (anything Pillow reads).", show_default=False)]
-LabelsArg = Annotated[Path, typer.Argument(help="YOLO label file: 'class cx cy w h' rows, normalised.", show_default=False)]
-PredsArg = Annotated[Path, typer.Argument(help="Saved head output (.pt), loaded with weights_only=True.", show_default=False)]
+ImageArg = Annotated[Path, typer.Argument(help="Image file (anything Pillow reads).", show_default=False, metavar="IMAGE")]
+LabelsArg = Annotated[Path, typer.Argument(help="YOLO label file: 'class cx cy w h' rows, normalised.", show_default=False, metavar="LABELS")]
+PredsArg = Annotated[Path, typer.Argument(help="Saved head output (.pt), loaded with weights_only=True.", show_default=False, metavar="PREDS")]
 VariantOpt = Annotated[Optional[Variant], typer.Option(help="yolov8: YOLOv8-era releases; ultralytics: current releases (small-box floor).", show_default=False)]
-TopkOpt = Annotated[Optional[int], typer.Option(help="K: anchors each gt selects.", min=1, show_default=False)]
-AlphaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the class score in the metric.", min=0, show_default=False)]
-BetaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the IoU in the metric.", min=0, show_default=False)]
-GtOpt = Annotated[Optional[int], typer.Option("--gt", help="Show every candidate anchor of gt N.", min=0, show_default=False)]
-OutOpt = Annotated[Optional[Path], typer.Option(help="Write overlay PNGs, one per stride, to this folder.", show_default=False)]
+TopkOpt = Annotated[Optional[int], typer.Option(help="K: anchors each gt selects.", min=1, show_default=False, metavar="K")]
+AlphaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the class score in the metric.", min=0, show_default=False, metavar="A")]
+BetaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the IoU in the metric.", min=0, show_default=False, metavar="B")]
+GtOpt = Annotated[Optional[int], typer.Option("--gt", help="Show every candidate anchor of gt N.", min=0, show_default=False, metavar="N")]
+OutOpt = Annotated[Optional[Path], typer.Option(help="Write overlay PNGs, one per stride, to this folder.", show_default=False, metavar="DIR")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.assign/1) instead of tables.")]
 SortOpt = Annotated[GtOrder, typer.Option(help="Row order: problems (no positives, lost anchors) first, or index.")]
-LimitOpt = Annotated[Optional[int], typer.Option(help="Show at most N gt rows (0: all). Default: all up to 40 gts, else 25.", min=0, show_default=False)]
+LimitOpt = Annotated[Optional[int], typer.Option(help="Show at most N gt rows (0: all). Default: all up to 40 gts, else 25.", min=0, show_default=False, metavar="N")]
 
 # --- tal sweep: list options take several values (--topk 5 10 13, --topk 5 --topk 10, --topk 5,10) ---
 
-SourceArg = Annotated[Optional[list[Path]], typer.Argument(help="Nothing (the config's samples), a folder with images/ labels/ preds/, a dataset YAML (with --preds), or IMAGE LABELS PREDS.", show_default=False)]
+SourceArg = Annotated[Optional[list[Path]], typer.Argument(help="Nothing (the config's samples), a folder with images/ labels/ preds/, a dataset YAML (with --preds), or IMAGE LABELS PREDS.", show_default=False, metavar="SOURCE")]
 TopkListOpt = Annotated[Optional[list[str]], typer.Option("--topk", metavar="K...", help="Values of K to sweep (integers >= 1). Default: the config's.", show_default=False)]
 AlphaListOpt = Annotated[Optional[list[str]], typer.Option("--alpha", metavar="A...", help="Values of alpha to sweep (>= 0). Default: the config's.", show_default=False)]
 BetaListOpt = Annotated[Optional[list[str]], typer.Option("--beta", metavar="B...", help="Values of beta to sweep (>= 0). Default: the config's.", show_default=False)]
 VariantListOpt = Annotated[Optional[list[str]], typer.Option("--variant", metavar="V...", help="Variants to sweep: yolov8, ultralytics. Default: the config's.", show_default=False)]
-PredsDirOpt = Annotated[Optional[Path], typer.Option("--preds", help="Folder of <image stem>.pt predictions (dataset YAML; replaces a folder's preds/).", show_default=False)]
+PredsDirOpt = Annotated[Optional[Path], typer.Option("--preds", help="Folder of <image stem>.pt predictions (dataset YAML; replaces a folder's preds/).", show_default=False, metavar="DIR")]
 SweepJsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.sweep/1) instead of tables.")]
-CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Also write the rows to this CSV file.", show_default=False)]
-PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of positives per gt and gts without positives.", show_default=False)]
+CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Also write the rows to this CSV file.", show_default=False, metavar="FILE")]
+PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of positives per gt and gts without positives.", show_default=False, metavar="FILE")]
 ByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table per class (and by_class to the JSON rows).")]
 
 # --- tal export ------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(
     help="Ultralytics weights (.pt; ultralytics unpickles it, so only files you trust) or a model YAML "
-         "(random weights from --seed: a path, or a name such as yolov8n.yaml, yolo26n.yaml).", show_default=False)]
+         "(random weights from --seed: a path, or a name such as yolov8n.yaml, yolo26n.yaml).", show_default=False, metavar="MODEL")]
 ExportSourceArg = Annotated[Path, typer.Argument(
     help="An image, a folder of images (a dataset folder's images/), or a dataset YAML (see --split).",
-    show_default=False)]
+    show_default=False, metavar="SOURCE")]
 ExportOutOpt = Annotated[Optional[Path], typer.Option(
     "--out", "-o", help="Folder for the <stem>.pt files. Default for a dataset folder with images/: its preds/.",
-    show_default=False)]
+    show_default=False, metavar="DIR")]
 ExportHeadOpt = Annotated[Optional[Head], typer.Option(
     "--head", help="Save only this branch of an end-to-end head. Default: every branch the model has.",
     show_default=False)]
-SeedOpt = Annotated[int, typer.Option(help="Seed of the random weights of a model YAML.")]
-DeviceOpt = Annotated[str, typer.Option(help="Where the network runs: cpu, cuda, cuda:1, mps.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the random weights of a model YAML.", metavar="N")]
+DeviceOpt = Annotated[str, typer.Option(help="Where the network runs: cpu, cuda, cuda:1, mps.", metavar="NAME")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace .pt files that already exist in OUT.")]

@@ -10,12 +10,12 @@ from typing import Optional
 import typer
 
 from .common import (
-    ProgressBar, console, emit_json, enforce_gates, parse_gate_options, reports_errors, usage_error,
-    warn,
+    ProgressBar, TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say,
+    usage_error, warn,
 )
 from .options import (
     AlphaListOpt, BetaListOpt, ByClassOpt, ConfigOpt, CsvOpt, HeadOpt, ImgszOpt, MaxZeroOpt, MinPosOpt, NamesOpt,
-    PlotOpt, PredsDirOpt, SourceArg, SplitOpt, SweepJsonOpt, TopkListOpt, Variant, VariantListOpt,
+    PlotOpt, PredsDirOpt, SourceArg, SplitOpt, SweepJsonOpt, TopkListOpt, Variant, VariantListOpt, WideOpt,
 )
 
 #: List options of ``tal sweep`` and what their extra values look like.
@@ -58,7 +58,7 @@ def expand_list_options(args: list[str]) -> list[str]:
     return out
 
 
-class ListOptionsCommand(typer.core.TyperCommand):
+class ListOptionsCommand(TalCommand):
     """A command whose list options also accept space-separated values (``--topk 5 10 13``)."""
 
     def parse_args(self, ctx, args):
@@ -81,6 +81,7 @@ def list_values(option: str, raw: Optional[list[str]], convert, ok, expected: st
 
 
 HELP = dict(
+    short_help="Compare settings (topk, alpha, beta, variant) over an image, a folder or a dataset.",
     cls=ListOptionsCommand,
     epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
     "  tal sweep --topk 5 10 13\n"
@@ -109,6 +110,7 @@ def sweep(
     head: HeadOpt = None,
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Assign many images under several settings: one row of totals per setting.
 
@@ -137,6 +139,10 @@ def sweep(
     err = console(stderr=True)
     for note in plan.source.notes:
         warn(err, note)
+    for item in plan.source.skipped[:10]:  # images found without predictions
+        warn(err, f"skipped {item.text}")
+    if len(plan.source.skipped) > 10:
+        warn(err, f"... and {len(plan.source.skipped) - 10} more images without predictions")
     items = plan.source.items
     progress = ProgressBar(err, f"sweeping {len(plan.points)} settings", len(items),
                            show=len(items) > 8 and sys.stderr.isatty())
@@ -164,28 +170,29 @@ def sweep(
         emit_json(doc, gates, result.gate_results)
         return
 
-    from ..views.tables import sweep_class_table, sweep_header, sweep_table
+    from ..views.tables import sweep_class_table, sweep_detail_table, sweep_header, sweep_table
 
-    out = console(width=240)
-
-    def say(text) -> None:
-        out.print(text, markup=False, highlight=False, soft_wrap=True)
+    out = console()
+    width = None if wide else out.width
 
     for line in sweep_header(result):
-        say(line)
-    out.print(sweep_table(result.rows))
+        say(out, line)
+    print_table(out, sweep_table(result.rows, width), wide)
+    print_table(out, sweep_detail_table(result.rows, width), wide)
     if by_class:
-        for class_id in sorted({c for r in result.rows for c in r.by_class}):
-            out.print(sweep_class_table(result.rows, class_id, result.class_names.get(class_id, str(class_id))))
+        class_ids = sorted({c for r in result.rows for c in r.by_class})
+        for k, class_id in enumerate(class_ids):  # the left-out columns are named once, after the last
+            table = sweep_class_table(result.rows, class_id, result.class_names.get(class_id), width)
+            print_table(out, table, wide or k < len(class_ids) - 1)
     for kind, heading in (("dropped", "dropped by ultralytics' loader (left out of training, so out of the sweep)"),
                           ("skipped", "skipped")):
         left_out = [s for s in result.skipped if s.kind == kind]
         if left_out:
-            say(f"{plural(len(left_out), 'image')} {heading}:")
+            say(out, f"{plural(len(left_out), 'image')} {heading}:")
             for item in left_out[:10]:
-                say(f"  {item.text}")
+                say(out, f"  {item.text}")
             if len(left_out) > 10:
-                say(f"  ... {len(left_out) - 10} more; --json lists every one.")
+                say(out, f"  ... {len(left_out) - 10} more; --json lists every one.")
     for path in written:
-        say(f"wrote {path}")
+        say(out, f"wrote {path}")
     enforce_gates(result.gate_results)

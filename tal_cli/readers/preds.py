@@ -228,36 +228,108 @@ def _drop_batch(t: Tensor, ndim: int, what: str, path: Path) -> Tensor:
     return t.detach().to("cpu", torch.float32)
 
 
+#: Leading bytes of files people give by mistake where a PREDS file belongs, and what they are.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+    (b"BM", "a BMP image"), (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+    (b"\x93NUMPY", "a NumPy .npy array"), (b"%PDF", "a PDF document"), (b"\x1f\x8b", "a gzip archive"),
+)
+
+
+def sniff(path: Path) -> str | None:
+    """What a file that is not a torch file looks like (``"a PNG image"``, ``"a text file"``), or None."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if not head:
+        return "an empty file"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP image"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if head.startswith(b"PK\x03\x04"):
+        return None if b"data.pkl" in head or b"/version" in head else "a zip archive (not a torch file)"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return "a text file (YOLO labels?)" if _looks_like_labels(head) else "a text file"
+    return None
+
+
+def _looks_like_labels(head: bytes) -> bool:
+    rows = [ln.split() for ln in head.decode("utf-8", "replace").splitlines() if ln.strip()][:5]
+    try:
+        return bool(rows) and all(len(r) >= 5 and all(float(v) == float(v) for v in r) for r in rows)
+    except ValueError:
+        return False
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    """The first line of an error text, cut at a word boundary with an ellipsis when long."""
+    line = (text.strip().splitlines() or [""])[0]
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def load_raw(path: str | Path) -> object:
-    """``torch.load(path, weights_only=True, map_location="cpu")`` with one-line errors."""
+    """``torch.load(path, weights_only=True, map_location="cpu")`` with one-line errors.
+
+    Files that are plainly something else (an image, a text file, a NumPy array) are named as
+    such, since that is the usual mistake (arguments in the wrong order).
+    """
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: predictions file not found")
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, expected a .pt predictions file")
+    what = sniff(path)
+    if what is not None:
+        raise InputFileError(f"{path}: this is {what}, not a PREDS file (a head output saved with torch.save, e.g. "
+                             "by tal export; the order is IMAGE LABELS PREDS)")
     try:
         return torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as exc:  # torch raises many types (UnpicklingError, RuntimeError, EOFError...)
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # noqa: BLE001  torch raises many types (UnpicklingError, RuntimeError, EOFError...)
         if "Unsupported global" in str(exc) or "Unsupported class" in str(exc):
             raise InputFileError(
                 f"{path}: holds Python objects that safe loading (weights_only=True) refuses; "
                 "save plain tensors, lists and dicts") from None
-        raise InputFileError(f"{path}: not a readable torch file ({text[:120]})") from None
+        text = _first_sentence(str(exc)) or type(exc).__name__
+        raise InputFileError(f"{path}: not a readable torch file ({type(exc).__name__}: {text})") from None
 
 
 def _check_anchor_count(path: Path, a: int, levels: Sequence[Level], imgsz: tuple[int, int], strides: Sequence[int]) -> None:
     expected = levels[-1].stop
     if a == expected:
         return
-    hint = ""
-    for n in (320, 416, 480, 512, 640, 736, 800, 960, 1024, 1280, 1536):
-        if grid_levels((n, n), strides)[-1].stop == a:
-            hint = f"; that count matches --imgsz {n}"
-            break
     raise InputFileError(
         f"{path}: {a} anchors, but input {imgsz[0]}x{imgsz[1]} with strides "
-        f"{'/'.join(map(str, strides))} has {expected}{hint}")
+        f"{'/'.join(map(str, strides))} has {expected}{_size_hint(a, strides)}")
+
+
+def _size_hint(a: int, strides: Sequence[int]) -> str:
+    """Which input size gives ``a`` anchors: a common square size (``--imgsz N``), else the
+    height and width (multiples of the largest stride up to 2048) for a config's ``imgsz: [h, w]``."""
+    for n in (320, 416, 480, 512, 640, 736, 800, 960, 1024, 1280, 1536):
+        if grid_levels((n, n), strides)[-1].stop == a:
+            return f"; that count matches --imgsz {n}"
+    step = max(strides)
+    sizes = range(step, 2048 + 1, step)
+    found = [(h, w) for h in sizes for w in sizes if grid_levels((h, w), strides)[-1].stop == a]
+    square = [h for h, w in found if h == w]
+    if square:
+        return f"; that count matches --imgsz {square[0]}"
+    pairs = sorted({tuple(sorted(hw)) for hw in found}, key=lambda hw: hw[1] / hw[0])[:3]  # nearest square first
+    if not pairs:
+        return ""
+    options = ", ".join(f"[{h}, {w}], [{w}, {h}]" for h, w in pairs)
+    return (f"; that count matches a non-square input, imgsz (height, width) one of {options}; set imgsz: "
+            "[height, width] in a config (--config), or export with tal export, whose files say their size")
 
 
 def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: Sequence[int], reg_max: int,

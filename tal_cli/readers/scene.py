@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..core.assigner import assign
 from ..core.assignment import Assignment
-from ..core.errors import DroppedImageError, InputFileError
+from ..core.errors import ConfigError, DroppedImageError, InputFileError
 from .images import Letterbox, image_size
 from .labels import Labels, read_text
 from .preds import HeadOutput, read_predictions
@@ -75,7 +75,7 @@ def make_scene(image: str | Path, labels: Labels, head: HeadOutput, orig_hw: tup
 def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, imgsz: tuple[int, int],
                strides: Sequence[int], reg_max: int, head: str | None = None, *,
                num_classes: int | None = None, kpt_shape: tuple[int, int] | None = None,
-               explicit: bool = False) -> Scene:
+               explicit: bool = False, imgsz_flag: int | None = None) -> Scene:
     """Read an image, its label file and its PREDS file as training would see them.
 
     The image and labels are judged as ultralytics' loader judges them
@@ -90,16 +90,22 @@ def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, 
         kpt_shape: ``(K, D)`` of a pose dataset.
         explicit: the paths were given by hand (``tal assign``): a missing image or label file is
             an error, not a dropped image or a background one.
+        imgsz_flag: the ``--imgsz`` the user gave (None: not given); a PREDS file whose metadata
+            says another size is an error, in every command (the file's size is a fact).
 
     Raises:
         DroppedImageError: ultralytics would leave this image out of training (names file and line).
         InputFileError: an unreadable PREDS file, or class counts that disagree.
+        ConfigError: ``imgsz_flag`` contradicts the file's metadata (stops a sweep: it is not this file's fault).
     """
     if explicit:
         image_size(image)  # raises the one-line error (not found, a folder, not an image, too large)
         if labels is not None and not Path(labels).is_file():
             read_text(Path(labels))  # likewise for the label file
     head_out = read_predictions(preds, imgsz, strides, reg_max, head)
+    if imgsz_flag is not None and head_out.meta is not None and head_out.imgsz != (imgsz_flag, imgsz_flag):
+        raise ConfigError(f"--imgsz {imgsz_flag}: {preds} was made at input {head_out.imgsz[0]}x{head_out.imgsz[1]} "
+                          "(its metadata says); drop --imgsz or export again at that size")
     if num_classes is not None and num_classes != head_out.num_classes:
         raise InputFileError(f"{preds}: the predictions have {head_out.num_classes} "
                              f"class{'es' if head_out.num_classes != 1 else ''}, but the dataset has {num_classes}")

@@ -248,20 +248,21 @@ def resolve_source(paths: Sequence[Path], samples: Sequence, config_path: Path |
 def iter_scenes(items: Iterable[Item], imgsz: tuple[int, int], strides: Sequence[int], reg_max: int,
                 on_skip: Callable[[Skipped], None] | None = None, strict: bool = False,
                 head: str | None = None, num_classes: int | None = None,
-                kpt_shape: tuple[int, int] | None = None) -> Iterator:
+                kpt_shape: tuple[int, int] | None = None, imgsz_flag: int | None = None) -> Iterator:
     """Read each item once (image, labels judged and letterboxed, head decoded) and yield its Scene, in order.
 
     An item ultralytics' loader drops is reported to ``on_skip`` as ``"dropped"``; one whose
     PREDS cannot be read as ``"skipped"``; neither is yielded. With ``strict`` (a triple) the
     error propagates instead. ``head`` picks the branch of end-to-end outputs; ``num_classes``
-    and ``kpt_shape`` are the dataset's (see :func:`~tal_cli.readers.scene.load_scene`).
+    and ``kpt_shape`` are the dataset's; ``imgsz_flag`` the ``--imgsz`` given (see
+    :func:`~tal_cli.readers.scene.load_scene`).
     """
     from .scene import load_scene
 
     for item in items:
         try:
             scene = load_scene(item.image, item.labels, item.preds, imgsz, strides, reg_max, head,
-                               num_classes=num_classes, kpt_shape=kpt_shape, explicit=strict)
+                               num_classes=num_classes, kpt_shape=kpt_shape, explicit=strict, imgsz_flag=imgsz_flag)
         except InputFileError as exc:
             if strict:
                 raise

@@ -306,6 +306,17 @@ def _dotted_rect(draw, box: Sequence[float], colour, step: int = 4) -> None:
     draw.point(pts, fill=colour)
 
 
+def settings_text(settings) -> str:
+    """``"variant ultralytics: topk 10, alpha 0.5, beta 6, iou ciou, small-box floor on"`` (and topk2, conflict rule)."""
+    text = (f"variant {settings.variant}: topk {settings.topk}, alpha {settings.alpha:g}, beta {settings.beta:g}, "
+            f"iou {settings.iou}, small-box floor {'on' if settings.uses_floor else 'off'}")
+    if settings.uses_topk2:
+        text += f", topk2 {settings.topk2}"
+    if settings.conflict != "all-gts":
+        text += f", conflict {settings.conflict}"
+    return text
+
+
 class OverlayRenderer:
     """Draws an :class:`~tal_cli.core.assignment.Assignment` over its network-input image.
 
@@ -366,7 +377,7 @@ class OverlayRenderer:
             picture = Image.alpha_composite(self._cells(base, d, lv), top).convert("RGB")
             if self.style.legend:
                 floor = bool(assignment.settings.uses_floor and (~d.pair_in_box).any())
-                picture = self._with_legend(picture, _summary(d, lv), tagged, floor)
+                picture = self._with_legend(picture, _summary(d, lv), tagged, floor, settings_text(assignment.settings))
             out[lv.stride] = picture
         return out
 
@@ -527,8 +538,9 @@ class OverlayRenderer:
                 break
         return len(placed)
 
-    def _with_legend(self, picture, summary: LevelSummary, tagged: int, floor_used: bool):
-        """``picture`` with the legend strip appended below; ``floor_used``: explain the floor marks."""
+    def _with_legend(self, picture, summary: LevelSummary, tagged: int, floor_used: bool, settings: str = ""):
+        """``picture`` with the legend strip appended below; ``floor_used``: explain the floor marks;
+        ``settings``: the assigner settings that made it (a shared picture says what it shows)."""
         from PIL import Image, ImageDraw
 
         st = self.style
@@ -542,7 +554,9 @@ class OverlayRenderer:
         sw = line_h - 4  # swatch side
 
         sm = summary
-        header = [f"stride {sm.stride}: {sm.grid_hw[1]}x{sm.grid_hw[0]} cells of {sm.stride} px, one anchor per cell"]
+        header = [f"stride {sm.stride}: {sm.grid_hw[1]}x{sm.grid_hw[0]} cells of {sm.stride} px, one anchor per cell."]
+        if settings:
+            header.append(settings)
         gts_text = f"{sm.gts} gts" if sm.gts == sm.gts_total else f"{sm.gts} of {sm.gts_total} gts shown"
         counts = [
             f"at this stride: {sm.positives} positives (all strides: {sm.positives_all}),",

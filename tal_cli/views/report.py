@@ -455,10 +455,11 @@ def _losses_json(report: Report) -> dict[str, object] | None:
         return None if part is None or not total else _round(part / total, 6)
 
     t = ls.third
+    ts_total = sum(g.target_score_sum for g in report.gts)  # once: per gt it would be quadratic
     per_gt = [{"index": r.index, "box": _round(r.box_loss, 8), t: _round(r.dfl_loss, 8),
                "target_score_sum": _round(r.target_score_sum, 6),
                "box_share": share(r.box_loss, ls.raw["box"]), f"{t}_share": share(r.dfl_loss, ls.raw[t]),
-               "target_score_share": share(r.target_score_sum, sum(g.target_score_sum for g in report.gts)),
+               "target_score_share": share(r.target_score_sum, ts_total),
                "beyond_reach": r.beyond_reach} for r in report.gts]
     rounded = {k: {n: _round(v, 8) for n, v in d.items()} for k, d in (("raw", ls.raw), ("gained", ls.gained))}
     return {**rounded, "third": t, "gains": ls.gains, "target_scores_sum": _round(ls.target_scores_sum, 6),

@@ -61,7 +61,7 @@ CSV_COLUMNS = (
     "zero_positive_rate",
     *(f"{name}_{what}" for name, _ in SIZE_BINS for what in ("gts", "without_positives", "rate")),
     "contested_anchors", "handed_anchors", "mean_iou", "mean_target_score", "target_scores_sum", "jaccard_vs_first",
-    "loss_box", "loss_cls", "loss_dfl",
+    "loss_box", "loss_cls", "loss_dfl", "loss_l1",
 )
 
 
@@ -85,8 +85,7 @@ def csv_rows(rows: Sequence[SweepRow]) -> list[list[object]]:
             for what in ("gts", "without_positives", "rate"):
                 flat[f"{name}_{what}"] = v[what]
         losses = row.losses or {}
-        for what in ("box", "cls"):
+        for what in ("box", "cls", "dfl", "l1"):  # one of dfl / l1 is empty: the JSON's key names the term
             flat[f"loss_{what}"] = losses.get(what)
-        flat["loss_dfl"] = losses.get(losses.get("third", "dfl"))  # the L1 term for reg_max 1 heads
         out.append([_csv_cell(flat[c]) for c in CSV_COLUMNS])
     return out

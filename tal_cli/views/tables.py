@@ -1,13 +1,111 @@
-"""Rich renderables for reports. Builds objects only; ``cli.py`` prints them."""
+"""Rich renderables for reports: terminal tables that fit the terminal. Builds objects only; the
+commands print them.
+
+Every table is built by :func:`fit_table` from columns with a priority: the columns that fit
+the width are shown (most important first, in their natural order), a value is never cut or
+folded into pieces, and the columns left out are named so that ``--wide`` (every column) or a
+wider terminal can show them. Only free text (the "why no positive" reason) wraps, at word
+boundaries.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from ..analysis.sweep import SIZE_BINS, SweepRow
 from .report import CandidateRow, GtRow, Report
+
+#: Characters between two table columns (padding, an invisible rule, padding).
+GAP = 3
+#: The narrowest a wrapping text column is made before it is left out instead.
+MIN_TEXT = 24
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a fitted table.
+
+    Attributes:
+        header: its header (``\\n`` splits it over lines).
+        values: one string per row.
+        priority: 0 is always shown; higher numbers are left out first when the width is short.
+        justify: ``"left"`` or ``"right"``.
+        wraps: free text that may wrap at word boundaries (takes the width that is left).
+    """
+
+    header: str
+    values: list[str]
+    priority: int = 1
+    justify: str = "right"
+    wraps: bool = False
+
+    @property
+    def natural(self) -> int:
+        """Width that shows every value and header line on one line."""
+        cells = [len(v) for v in self.values] + [len(h) for h in self.header.split("\n")]
+        return max(cells) if cells else 0
+
+    @property
+    def least(self) -> int:
+        """The narrowest it may be: its natural width, or for text its longest word (at least MIN_TEXT)."""
+        if not self.wraps:
+            return self.natural
+        words = [len(w) for v in self.values for w in v.split()] + [len(h) for h in self.header.split("\n")]
+        return min(self.natural, max([MIN_TEXT, *words]))
+
+
+@dataclass(frozen=True)
+class FittedTable:
+    """A table fitted to a width, and the headers of the columns it left out."""
+
+    table: Table
+    hidden: tuple[str, ...] = field(default_factory=tuple)
+
+    def __rich__(self) -> Table:
+        return self.table
+
+    def note(self, width: int | None) -> str | None:
+        """``"not shown at 80 columns: best s, max target; --wide shows every column"``, or None."""
+        if not self.hidden:
+            return None
+        names = ", ".join(h.replace("/\n", "/").replace("\n", " ") for h in self.hidden)
+        return f"not shown at {width} columns: {names}; --wide shows every column"
+
+
+def fit_table(columns: Sequence[Column], width: int | None, title: str | None = None,
+              row_styles: Sequence[str | None] = ()) -> FittedTable:
+    """The columns that fit in ``width`` (all when None), most important first, kept in their order.
+
+    No value is ever cut: a column is either shown whole or left out (and named in
+    :attr:`FittedTable.hidden`); only ``wraps`` columns wrap, between words.
+    """
+    chosen: set[int] = set()
+    if width is None:
+        chosen = set(range(len(columns)))
+    else:
+        used = 0
+        for i in sorted(range(len(columns)), key=lambda i: (columns[i].priority, i)):
+            need = columns[i].least + (GAP if chosen else 0)
+            if columns[i].priority == 0 or used + need <= width:
+                chosen.add(i)
+                used += need
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False, collapse_padding=False)
+    shown = [c for i, c in enumerate(columns) if i in chosen]
+    for c in shown:
+        if c.wraps and width is not None:
+            table.add_column(c.header, justify=c.justify, overflow="fold", min_width=c.least, ratio=1)
+        else:
+            table.add_column(c.header, justify=c.justify, no_wrap=True, min_width=c.natural)
+    for r in range(len(columns[0].values) if columns else 0):
+        table.add_row(*(c.values[r] for c in shown), style=row_styles[r] if r < len(row_styles) else None)
+    hidden = tuple(c.header for i, c in enumerate(columns) if i not in chosen)
+    return FittedTable(table, hidden)
 
 
 def _f(x: float | None, fmt: str = ".3f") -> str:
@@ -64,67 +162,86 @@ def _share(part: float | None, total: float | None) -> str:
     return f"{100 * part / total:.0f}"
 
 
-def _loss_shares(r: GtRow, report: Report | None) -> str:
+def _loss_shares(r: GtRow, report: Report | None, ts_total: float) -> str:
     if report is None or report.losses is None or r.positives == 0:
         return "-"
     ls = report.losses
-    ts_total = sum(g.target_score_sum for g in report.gts)
     text = "/".join((_share(r.box_loss, ls.raw["box"]), _share(r.dfl_loss, ls.raw[ls.third]),
                      _share(r.target_score_sum, ts_total)))
     return text + (f" ({r.beyond_reach} > reach)" if r.beyond_reach else "")
 
 
 def gt_table(rows: Sequence[GtRow], strides: Sequence[int], title: str | None = None,
-             report: Report | None = None) -> Table:
-    """One row per gt; with ``report`` (for its losses) a column of loss shares."""
+             report: Report | None = None, width: int | None = None) -> FittedTable:
+    """One row per gt, fitted to ``width``; with ``report`` (for its losses) a column of loss shares.
+
+    Always shown: gt, candidates and positives per stride, and why a gt has no positive; then
+    class, lost/taken, size, best t and IoU; the box, the best score, the largest target and the
+    loss shares when the width allows.
+    """
     st = "/".join(map(str, strides))
     third = report.losses.third if report is not None and report.losses is not None else "dfl"
-    table = Table(title=title, title_justify="left", show_lines=False, header_style="bold")
-    for name, justify in (("gt", "right"), ("class", "left"), ("box x1,y1,x2,y2 px", "left"), ("size", "right"),
-                          (f"cand {st}", "right"), (f"pos {st}", "right"), ("best t", "right"), ("best IoU", "right"),
-                          ("best s", "right"), ("max target", "right"), ("lost/taken", "right"),
-                          (f"% box/{third}/ts", "right"), ("why no positive", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+    ts_total = sum(g.target_score_sum for g in report.gts) if report is not None else 0.0  # once, not per row
+    lost_taken = []
     for r in rows:
         lost = f"{r.lost}" + (f"→{','.join(map(str, r.lost_to))}" if r.lost_to else "")
         taken = f"{r.taken}" + (f"←{','.join(map(str, r.taken_from))}" if r.taken_from else "")
-        style = "red" if r.positives == 0 else ("yellow" if r.lost else None)
-        table.add_row(
-            str(r.index), r.class_name, ",".join(_px(v) for v in r.box), f"{r.width:.0f}x{r.height:.0f}",
-            _per_stride(r.candidates_per_stride), _per_stride(r.positives_per_stride),
-            _f(r.best_metric), _f(r.best_iou), _f(r.best_score), _f(r.max_target_score),
-            f"{lost}/{taken}", _loss_shares(r, report), r.reason or "", style=style)
-    return table
+        lost_taken.append(f"{lost}/{taken}")
+    columns = [
+        Column("gt", [str(r.index) for r in rows], 0),
+        Column("class", [r.class_name for r in rows], 2, "left"),
+        Column("box x1,y1,x2,y2 px", [",".join(_px(v) for v in r.box) for r in rows], 6, "left"),
+        Column("size", [f"{r.width:.0f}x{r.height:.0f}" for r in rows], 3),
+        Column(f"cand\n{st}", [_per_stride(r.candidates_per_stride) for r in rows], 0),
+        Column(f"pos\n{st}", [_per_stride(r.positives_per_stride) for r in rows], 0),
+        Column("best t", [_f(r.best_metric) for r in rows], 4),
+        Column("best\nIoU", [_f(r.best_iou) for r in rows], 4),
+        Column("best s", [_f(r.best_score) for r in rows], 7),
+        Column("max\ntarget", [_f(r.max_target_score) for r in rows], 7),
+        Column("lost/\ntaken", lost_taken, 2),
+        Column(f"%box/\n{third}/ts", [_loss_shares(r, report, ts_total) for r in rows], 5),
+        Column("why no positive", [r.reason or "" for r in rows], 1, "left", wraps=True),
+    ]
+    styles = ["red" if r.positives == 0 else ("yellow" if r.lost else None) for r in rows]
+    return fit_table(columns, width, title, styles)
 
 
-def candidate_table(rows: Sequence[CandidateRow], gt: GtRow, third: str = "dfl") -> Table:
-    """One row per candidate anchor of one gt (``--gt N``); ``third``: the loss term after box (dfl or l1)."""
+def candidate_table(rows: Sequence[CandidateRow], gt: GtRow, third: str = "dfl",
+                    width: int | None = None) -> FittedTable:
+    """One row per candidate anchor of one gt (``--gt N``), fitted to ``width``; ``third``: dfl or l1."""
     title = (f"gt {gt.index} ({gt.class_name}) box {','.join(f'{v:.1f}' for v in gt.box)}: "
              f"{gt.candidates} candidates, {gt.selected} selected, {gt.positives} positives")
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for name in ("anchor", "stride", "cell col,row", "s", "IoU u", "metric t", "rank", "selected", "positive",
-                 "contested", "target score", "box term", f"{third} term"):
-        table.add_column(name, justify="left" if name in ("selected", "positive", "contested") else "right")
+    selected, positive, contested = [], [], []
     for r in rows:
-        selected = "yes" if r.selected else "no"
+        text = "yes" if r.selected else "no"
         if r.tied:
-            selected += " (tie)"
+            text += " (tie)"
         if not r.in_box:
-            selected += " (floor)" if r.rank is not None else " (not inside)"
-        positive = "yes" if r.positive else (f"→ gt {r.holder}" if r.holder is not None else "no")
+            text += " (floor)" if r.rank is not None else " (not inside)"
+        selected.append(text)
+        positive.append("yes" if r.positive else (f"→ gt {r.holder}" if r.holder is not None else "no"))
         others = [g for g in r.choosers if g != gt.index]
-        contested = f"also chosen by {','.join(map(str, others))}" if others else ""
-        style = "green" if r.positive else ("yellow" if r.selected else "dim")
-        table.add_row(str(r.anchor), str(r.stride), f"{r.cell[0]},{r.cell[1]}", f"{r.score:.4f}", f"{r.iou:.4f}",
-                      f"{r.metric:.3g}", "-" if r.rank is None else str(r.rank), selected, positive, contested,
-                      f"{r.target_score:.4f}" if r.positive else "", _f(r.box_loss, ".5f") if r.positive else "",
-                      _f(r.dfl_loss, ".5f") if r.positive else "", style=style)
-    return table
+        contested.append(f"also chosen by {','.join(map(str, others))}" if others else "")
+    columns = [
+        Column("anchor", [str(r.anchor) for r in rows], 0),
+        Column("stride", [str(r.stride) for r in rows], 1),
+        Column("cell\ncol,row", [f"{r.cell[0]},{r.cell[1]}" for r in rows], 2),
+        Column("s", [f"{r.score:.4f}" for r in rows], 0),
+        Column("IoU u", [f"{r.iou:.4f}" for r in rows], 0),
+        Column("metric\nt", [f"{r.metric:.3g}" for r in rows], 0),
+        Column("rank", ["-" if r.rank is None else str(r.rank) for r in rows], 1),
+        Column("selected", selected, 0, "left"),
+        Column("positive", positive, 0, "left"),
+        Column("contested", contested, 3, "left"),
+        Column("target\nscore", [f"{r.target_score:.4f}" if r.positive else "" for r in rows], 1),
+        Column("box\nterm", [_f(r.box_loss, ".5f") if r.positive else "" for r in rows], 4),
+        Column(f"{third}\nterm", [_f(r.dfl_loss, ".5f") if r.positive else "" for r in rows], 4),
+    ]
+    styles = ["green" if r.positive else ("yellow" if r.selected else "dim") for r in rows]
+    return fit_table(columns, width, title, styles)
 
 
 # --- tal sweep -------------------------------------------------------------------------------
-
-from ..analysis.sweep import SIZE_BINS, SweepRow  # noqa: E402  (kept beside the sweep tables)
 
 
 def _pct(x: float | None) -> str:
@@ -136,57 +253,75 @@ def _count_pct(zero: int, total: int) -> str:
     return "-" if not total else f"{zero} ({100 * zero / total:.1f}%)"
 
 
-def sweep_table(rows: Sequence[SweepRow]) -> Table:
-    """One row per setting of ``tal sweep``: totals, positives per gt, zero-positive gts by size."""
-    table = Table(title_justify="left", header_style="bold")
+def _setting_columns(rows: Sequence[SweepRow]) -> list[Column]:
+    """One column per setting value that varies between rows (topk first); all four when none varies."""
+    values = {"topk": [str(r.topk) for r in rows], "alpha": [f"{r.alpha:g}" for r in rows],
+              "beta": [f"{r.beta:g}" for r in rows], "variant": [r.variant for r in rows]}
+    varying = [k for k, v in values.items() if len(set(v)) > 1] or list(values)
+    return [Column(k, values[k], 0, "left" if k == "variant" else "right") for k in varying]
+
+
+def sweep_table(rows: Sequence[SweepRow], width: int | None = None) -> FittedTable:
+    """Outcome per setting of ``tal sweep``: gts, positives, positives per gt, gts without positives by size.
+
+    The setting columns show only the values that vary (the header lines name the rest).
+    """
     sizes = rows[0].by_size if rows else {}
-    columns = (
-        ("topk", "right"), ("alpha", "right"), ("beta", "right"), ("variant", "left"), ("images", "right"),
-        ("gts", "right"), ("positives", "right"), ("pos/gt\nmean", "right"), ("pos/gt\nmedian", "right"),
-        ("pos/gt\nmax", "right"), ("gts without\npositives", "right"),
-        *((f"{name}\n({s.gts} gts)", "right") for name, s in sizes.items()),
-        ("contested\nanchors", "right"), ("handed\nanchors", "right"), ("mean\nIoU", "right"),
-        ("mean\ntarget", "right"), ("target\nsum", "right"), ("Jaccard\nvs 1st", "right"),
-        *(((f"gained loss\nbox/cls/{rows[0].losses.get('third', 'dfl')}", "right"),) if rows and rows[0].losses else ()),
-    )
-    for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=name.startswith("gained loss"))
-    for r in rows:
-        per = r.positives_per_gt
-        table.add_row(
-            str(r.topk), f"{r.alpha:g}", f"{r.beta:g}", r.variant, str(r.images), str(r.gts), str(r.positives),
-            _f(per.mean, ".2f"), _f(per.median, "g"), "-" if per.max is None else str(per.max),
-            _count_pct(r.gts_without_positives, r.gts),
-            *(_count_pct(s.without_positives, s.gts) for s in r.by_size.values()),
-            str(r.contested_anchors), str(r.handed_anchors), _f(r.mean_iou), _f(r.mean_target_score),
-            f"{r.target_scores_sum:.2f}", _f(r.jaccard_vs_first),
-            *((_loss_triple(r.losses),) if r.losses else ()),
-            style="red" if r.gts_without_positives else None)
-    return table
+    columns = [
+        *_setting_columns(rows),
+        Column("images", [str(r.images) for r in rows], 5),
+        Column("gts", [str(r.gts) for r in rows], 1),
+        Column("positives", [str(r.positives) for r in rows], 2),
+        Column("pos/gt\nmean", [_f(r.positives_per_gt.mean, ".2f") for r in rows], 0),
+        Column("pos/gt\nmedian", [_f(r.positives_per_gt.median, "g") for r in rows], 3),
+        Column("pos/gt\nmax", ["-" if r.positives_per_gt.max is None else str(r.positives_per_gt.max) for r in rows], 4),
+        Column("no positive\nall gts", [_count_pct(r.gts_without_positives, r.gts) for r in rows], 0),
+        *(Column(f"{name}\n({s.gts} gts)", [_count_pct(r.by_size[name].without_positives, r.by_size[name].gts)
+                                            for r in rows], 1) for name, s in sizes.items()),
+    ]
+    return fit_table(columns, width, None, ["red" if r.gts_without_positives else None for r in rows])
+
+
+def sweep_detail_table(rows: Sequence[SweepRow], width: int | None = None) -> FittedTable:
+    """The second sweep table: conflicts, mean IoU and target, the target-score sum, Jaccard, losses."""
+    columns = [
+        *_setting_columns(rows),
+        Column("contested\nanchors", [str(r.contested_anchors) for r in rows], 1),
+        Column("handed\nanchors", [str(r.handed_anchors) for r in rows], 2),
+        Column("mean\nIoU", [_f(r.mean_iou) for r in rows], 1),
+        Column("mean\ntarget", [_f(r.mean_target_score) for r in rows], 1),
+        Column("target\nsum", [f"{r.target_scores_sum:.2f}" for r in rows], 2),
+        Column("Jaccard\nvs 1st", [_f(r.jaccard_vs_first) for r in rows], 1),
+    ]
+    if rows and rows[0].losses:
+        columns.append(Column(f"gained loss\nbox/cls/{rows[0].losses.get('third', 'dfl')}",
+                              [_loss_triple(r.losses) for r in rows], 1))
+    return fit_table(columns, width)
 
 
 def _loss_triple(losses: dict) -> str:
     return "/".join(_f(losses[k], ".3f") for k in ("box", "cls", losses.get("third", "dfl")))
 
 
-def sweep_class_table(rows: Sequence[SweepRow], class_id: int, class_name: str) -> Table:
+def sweep_class_table(rows: Sequence[SweepRow], class_id: int, class_name: str | None,
+                      width: int | None = None) -> FittedTable:
     """``tal sweep --by-class``: one class, one row per setting."""
     first = next((r.by_class[class_id] for r in rows if class_id in r.by_class), None)
     gts = first.gts if first is not None else 0
-    title = f"class {class_id} ({class_name}): {gts} gt" + ("" if gts == 1 else "s")
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for name, justify in (("topk", "right"), ("alpha", "right"), ("beta", "right"), ("variant", "left"),
-                          ("positives", "right"), ("pos/gt", "right"), ("no pos", "right"), ("no pos %", "right"),
-                          ("mean IoU", "right"), ("mean target", "right")):
-        table.add_column(name, justify=justify)
-    for r in rows:
-        c = r.by_class.get(class_id)
-        if c is None:
-            continue
-        table.add_row(str(r.topk), f"{r.alpha:g}", f"{r.beta:g}", r.variant, str(c.positives),
-                      _f(c.positives_per_gt, ".2f"), str(c.gts_without_positives), _pct(c.zero_positive_rate),
-                      _f(c.mean_iou), _f(c.mean_target_score), style="red" if c.gts_without_positives else None)
-    return table
+    name = f" ({class_name})" if class_name and class_name != str(class_id) else ""
+    title = f"class {class_id}{name}: {gts} gt" + ("" if gts == 1 else "s")
+    kept = [r for r in rows if class_id in r.by_class]
+    stats = [r.by_class[class_id] for r in kept]
+    columns = [
+        *_setting_columns(kept),
+        Column("positives", [str(c.positives) for c in stats], 1),
+        Column("pos/gt", [_f(c.positives_per_gt, ".2f") for c in stats], 0),
+        Column("no pos", [str(c.gts_without_positives) for c in stats], 0),
+        Column("no pos %", [_pct(c.zero_positive_rate) for c in stats], 0),
+        Column("mean IoU", [_f(c.mean_iou) for c in stats], 2),
+        Column("mean target", [_f(c.mean_target_score) for c in stats], 2),
+    ]
+    return fit_table(columns, width, title, ["red" if c.gts_without_positives else None for c in stats])
 
 
 def sweep_header(result) -> list[Text]:
@@ -221,6 +356,7 @@ def sweep_header(result) -> list[Text]:
              + (f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}" if cfg.small_box_floor is not None else "")
              + (f", head {head}" if head else "")
              + (f" (config {label})" if cfg.source else "")),
-        Text(f"{len(rows)} settings: {lists}. small/medium/large: gts of that size (letterboxed area < 32², < 96², "
-             "larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with the first row's."),
+        Text(f"{plural(len(rows), 'setting')}: {lists}. small/medium/large: gts of that size (letterboxed area "
+             "< 32², < 96², larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with "
+             "the first row's."),
     ]

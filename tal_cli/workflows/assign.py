@@ -94,10 +94,7 @@ def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, co
     cfg = base.override(**flags)
     given, kpt_shape = read_names_yaml(Path(names)) if names is not None else (None, None)
     scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max, head, kpt_shape=kpt_shape,
-                       explicit=True)
-    if imgsz is not None and scene.head.meta is not None and scene.head.imgsz != cfg.imgsz:
-        raise InputFileError(f"--imgsz {imgsz}: {preds} was made at input {scene.head.imgsz[0]}x{scene.head.imgsz[1]} "
-                             "(its metadata says); drop --imgsz or export again at that size")
+                       explicit=True, imgsz_flag=imgsz)
     cfg = base.override(**HEAD_PRESETS[scene.head.head]).override(**flags)
     names_of = class_names(given, None, scene.head.meta, cfg)
     if gt is not None and gt >= scene.num_gts:

@@ -181,7 +181,8 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
             yield scene
 
     scenes = noting(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, skip, strict=src.strict,
-                                head=plan.head, num_classes=src.num_classes, kpt_shape=plan.kpt_shape))
+                                head=plan.head, num_classes=src.num_classes, kpt_shape=plan.kpt_shape,
+                                imgsz_flag=plan.imgsz))
     loss_totals = LossTotals(len(plan.settings), Gains(**cfg.gains))
     rows = sweep(scenes, plan.settings, plan.points, skipped=lambda: len(skipped), on_batch=on_batch,
                  on_assignment=loss_totals)
@@ -192,9 +193,6 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
     inputs = tuple(InputSize(k[0], k[1], k[2], n[0], k[3]) for k, n in sizes.items())
     notes = list(_input_notes(inputs))
     if metas:  # the files' own input size, strides and reg_max (the first file's, if they differ)
-        if plan.imgsz is not None and metas[0].imgsz != cfg.imgsz:
-            notes.append(f"--imgsz {plan.imgsz} ignored: the PREDS files say they were made at "
-                         f"{metas[0].imgsz[0]}x{metas[0].imgsz[1]}")
         cfg = replace(cfg, imgsz=metas[0].imgsz, strides=metas[0].strides, reg_max=metas[0].reg_max)
     names_of = class_names(plan.names, src.names, metas[0] if metas else None, cfg)
     results = tuple(r for row in rows for r in check(

@@ -277,7 +277,9 @@ def test_table_csv_and_plot(dataset: Path, tmp_path: Path, checked_doc: dict) ->
     assert "class 0 (person)" in out and "class 7 (spoon)" in out
     assert f"1 image skipped:\n  {dataset / 'images' / 'nopreds.png'}: no predictions" in out
     assert f"wrote {out_csv}\nwrote {out_png}\n" in out
-    assert result.stderr == ""  # no warnings, no progress bar off a terminal
+    # the image without predictions is a warning; no progress bar off a terminal
+    assert result.stderr == (f"Warning: skipped {dataset / 'images' / 'nopreds.png'}: no predictions "
+                             f"({dataset / 'preds' / 'nopreds.pt'} not found)\n")
 
     with out_csv.open(newline="") as fh:
         table = list(csv.DictReader(fh))
@@ -491,7 +493,7 @@ def test_unreadable_files_are_warnings(tmp_path: Path) -> None:
             "(not an image Pillow can read") in result.stderr
     # unreadable predictions: tal cannot assign it
     assert (f"Warning: skipped {root / 'images' / 'badpreds.png'}: {root / 'preds' / 'badpreds.pt'}: "
-            "not a readable torch file") in result.stderr
+            "this is a text file, not a PREDS file") in result.stderr
     assert "1 image assigned, 2 dropped by ultralytics' loader, 1 skipped" in result.stdout
     assert "2 images dropped by ultralytics' loader" in result.stdout and "1 image skipped:" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

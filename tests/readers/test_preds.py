@@ -276,22 +276,33 @@ def test_other_objects(tmp_path: Path, obj: object, found: str) -> None:
     refused(save(tmp_path, obj), re.escape(f"found {found}; accepted: {ACCEPTED}") + "$")
 
 
-@pytest.mark.parametrize(("content", "detail"), [
-    (b"hello world", ".+"),  # torch's legacy reader fails (KeyError); its text is torch's
-    (b"", "EOFError"),  # an empty file: EOFError with no text -> its type is shown
-    (b"PK\x03\x04" + b"\x00" * 60, ".+"),  # a broken zip archive
+NOT_PREDS = ", not a PREDS file (a head output saved with torch.save, e.g. by tal export; the order is IMAGE LABELS PREDS)"
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"hello world", "a text file"),
+    (b"", "an empty file"),
+    (b"PK\x03\x04" + b"\x00" * 60, "a zip archive (not a torch file)"),
+    (b"0 0.5 0.5 0.5 0.5\n", "a text file (YOLO labels?)"),  # a label file passed as PREDS by mistake
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "a PNG image"),  # the image passed as PREDS
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 40, "a JPEG image"),
+    (b"\x93NUMPY\x01\x00" + b"\x00" * 40, "a NumPy .npy array"),
 ])
-def test_not_a_torch_file(tmp_path: Path, content: bytes, detail: str) -> None:
+def test_common_mistakes_are_named(tmp_path: Path, content: bytes, what: str) -> None:
     path = tmp_path / "preds.pt"
     path.write_bytes(content)
-    refused(path, re.escape("not a readable torch file (") + detail + r"\)$")
+    refused(path, re.escape(f"this is {what}{NOT_PREDS}") + "$")
 
 
-def test_text_file_is_not_a_torch_file(tmp_path: Path) -> None:
-    # e.g. a label file passed as PREDS by mistake
+def test_unreadable_torch_file_names_the_error_without_cutting_words(tmp_path: Path) -> None:
     path = tmp_path / "preds.pt"
-    path.write_text("0 0.5 0.5 0.5 0.5\n")
-    refused(path, re.escape("not a readable torch file ("))
+    path.write_bytes(b"\x80\x02" + b"\x07" * 300)  # a pickle stream torch's loader cannot read
+    with pytest.raises(InputFileError) as info:
+        load_raw(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: not a readable torch file (") and text.endswith(")")
+    detail = text[len(f"{path}: not a readable torch file ("):-1]
+    assert len(detail) <= 200 and (not detail.endswith(" …") or detail[-3] != " ")
 
 
 def test_truncated_torch_file(tmp_path: Path, flat: torch.Tensor) -> None:
