@@ -80,3 +80,16 @@ def test_library_examples_run(at_root) -> None:
     assert len(blocks) >= 3
     for block in blocks:
         exec(compile(block, "docs/library.md", "exec"), {})  # noqa: S102
+
+
+def test_json_excerpt_is_real_output(at_root) -> None:
+    """docs/assign.md's ```json block: every line but ``...`` elisions is a line of today's output."""
+    text = (ROOT / "docs" / "assign.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```json\n(.*?)```", text, flags=re.S)
+    result = CliRunner().invoke(app, ["assign", "samples/images/astronaut.png", "samples/labels/astronaut.txt",
+                                      "samples/preds/astronaut.pt", "--names", "samples/data.yaml", "--json"])
+    assert result.exit_code == 0
+    real = set(result.stdout.splitlines())
+    shown = [ln for ln in block.splitlines() if "..." not in ln]
+    assert len(shown) >= 10
+    assert [ln for ln in shown if ln not in real] == []

@@ -7,7 +7,6 @@ are imported inside functions so that ``tal --help`` answers at once.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from typing import NoReturn
 
@@ -81,10 +80,11 @@ def parse_gate_options(max_zero_positive_rate, min_positives_per_gt):
 def emit_json(doc: dict, gates, results) -> None:
     """Print the one JSON document (with its ``gates`` list when gates were given), then enforce them."""
     from ..analysis.gates import results_to_json
+    from ..views.json_text import document_text
 
     if gates:
         doc["gates"] = results_to_json(results)
-    typer.echo(json.dumps(doc, indent=1))
+    typer.echo(document_text(doc))
     enforce_gates(results)
 
 

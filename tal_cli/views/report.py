@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -412,11 +412,26 @@ def _round(x: object, nd: int = 6) -> object:
     return round(x, nd) if isinstance(x, float) else x
 
 
+def _shallow(obj: object) -> dict[str, object]:
+    """A dataclass's fields as a dict, without :func:`dataclasses.asdict`'s deep copies (linear and
+    cheap on 100,000 rows)."""
+    return {name: getattr(obj, name) for name in _field_names(type(obj))}
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    if cls not in _FIELDS:
+        _FIELDS[cls] = tuple(f.name for f in fields(cls))
+    return _FIELDS[cls]
+
+
 def report_to_json(report: Report) -> dict[str, object]:
     """The ``tal.assign/1`` document."""
     gts = []
     for r in report.gts:
-        d = asdict(r)
+        d = _shallow(r)
         d["box"] = [_round(v, 3) for v in r.box]
         d["width"], d["height"] = _round(r.width, 3), _round(r.height, 3)
         d["candidates_per_stride"] = {str(k): v for k, v in r.candidates_per_stride.items()}
@@ -427,7 +442,7 @@ def report_to_json(report: Report) -> dict[str, object]:
         gts.append(d)
     positives = []
     for p in report.positives:
-        d = asdict(p)
+        d = _shallow(p)
         d["cell"], d["choosers"] = list(p.cell), list(p.choosers)
         for k in ("score", "iou", "metric", "target_score"):
             d[k] = _round(d[k], 7)
@@ -436,7 +451,7 @@ def report_to_json(report: Report) -> dict[str, object]:
         for k in ("box_loss", "dfl_loss", "target_score_sum"):
             if k in d:
                 d[k] = _round(d[k], 8)
-    summary = asdict(report.summary)
+    summary = _shallow(report.summary)
     summary["positives_per_stride"] = {str(k): v for k, v in report.summary.positives_per_stride.items()}
     summary["target_scores_sum"] = _round(summary["target_scores_sum"])
     return {"schema": SCHEMA, "image": report.image, "imgsz": list(report.imgsz), "strides": list(report.strides),
@@ -471,7 +486,7 @@ def _losses_json(report: Report) -> dict[str, object] | None:
 def candidates_to_json(rows: Sequence[CandidateRow]) -> list[dict[str, object]]:
     out = []
     for r in rows:
-        d = asdict(r)
+        d = _shallow(r)
         d["cell"], d["choosers"] = list(r.cell), list(r.choosers)
         for k in ("score", "iou", "metric", "target_score"):
             d[k] = _round(d[k], 7)

@@ -61,10 +61,12 @@ class Column:
 
 @dataclass(frozen=True)
 class FittedTable:
-    """A table fitted to a width, and the headers of the columns it left out."""
+    """A table fitted to a width: the rich table, the headers of the columns it left out, and
+    every column it was given (shown or not)."""
 
     table: Table
     hidden: tuple[str, ...] = field(default_factory=tuple)
+    columns: tuple[Column, ...] = field(default_factory=tuple)
 
     def __rich__(self) -> Table:
         return self.table
@@ -105,7 +107,7 @@ def fit_table(columns: Sequence[Column], width: int | None, title: str | None = 
     for r in range(len(columns[0].values) if columns else 0):
         table.add_row(*(c.values[r] for c in shown), style=row_styles[r] if r < len(row_styles) else None)
     hidden = tuple(c.header for i, c in enumerate(columns) if i not in chosen)
-    return FittedTable(table, hidden)
+    return FittedTable(table, hidden, tuple(columns))
 
 
 def _f(x: float | None, fmt: str = ".3f") -> str:
