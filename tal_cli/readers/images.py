@@ -76,25 +76,28 @@ def open_image(path: str | Path):
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with warnings.catch_warnings():
+        # Pillow's own warnings (a decompression-bomb size below the limit, corrupt EXIF) are not
+        # for tal's users: the verdicts say what matters
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        try:
             with _pillow_limit():
                 im = Image.open(path)
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: image not found") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a folder, expected an image") from None
-    except Image.DecompressionBombError:
-        raise InputFileError(f"{path}: {_too_large(path)}") from None
-    except Exception as exc:  # noqa: BLE001  Pillow raises many types, and a patched Image.open (ultralytics'
-        # HEIF hook without pi-heif) raises ImportError: all mean "not an image we can read"
-        raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
-    try:
-        with im:
-            yield im
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
+        except FileNotFoundError:
+            raise InputFileError(f"{path}: image not found") from None
+        except IsADirectoryError:
+            raise InputFileError(f"{path}: is a folder, expected an image") from None
+        except Image.DecompressionBombError:
+            raise InputFileError(f"{path}: {_too_large(path)}") from None
+        except Exception as exc:  # noqa: BLE001  Pillow raises many types, and a patched Image.open (ultralytics'
+            # HEIF hook without pi-heif) raises ImportError: all mean "not an image we can read"
+            raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
+        try:
+            with im:
+                yield im
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InputFileError(f"{path}: not an image Pillow can read ({type(exc).__name__})") from None
 
 
 @contextmanager
