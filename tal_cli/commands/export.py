@@ -60,6 +60,8 @@ def export(
     check_imgsz(cfg.imgsz, net.strides)
 
     err = console(stderr=True)
+    for note in plan.notes:
+        warn(err, note)
     written, skipped = [], []
     with ProgressBar(err, f"exporting with {net.source}", len(plan.jobs),
                      show=len(plan.jobs) > 1 and sys.stderr.isatty()) as progress:

@@ -272,12 +272,14 @@ class ExportPlan:
         out: the output folder.
         description: the source in words.
         names: class names the source carries (a dataset YAML's), else None.
+        notes: remarks worth a warning (how ultralytics would read the dataset YAML otherwise).
     """
 
     jobs: tuple[tuple[Path, Path], ...]
     out: Path
     description: str
     names: dict[int, str] | None = None
+    notes: tuple[str, ...] = ()
 
 
 def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPlan:
@@ -295,9 +297,10 @@ def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPla
     """
     from ..readers.datasets import DATASET_SUFFIXES, images_under, is_image_name
     from ..readers.images import IMG_FORMATS
-    from ..readers.sources import dataset_images, plural
+    from ..readers.datasets import read_dataset, split_images
+    from ..readers.sources import plural
 
-    names = None
+    names, notes = None, ()
     if not source.exists():
         raise InputFileError(f"{source}: not found")
     if source.is_dir():
@@ -311,7 +314,9 @@ def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPla
         what = "dataset folder" if base != source else "folder"
         description = f"{what} {source} ({plural(len(images), 'image')})"
     elif source.suffix.lower() in DATASET_SUFFIXES:
-        images, names = dataset_images(source, split)
+        dataset = read_dataset(source)
+        found = split_images(dataset, split)
+        images, names, notes = found.images, dataset.names, (*dataset.notes, *found.notes)
         relative = [Path(f"{im.stem}.pt") for im in images]
         description = f"dataset {source} split {split} ({plural(len(images), 'image')})"
     elif is_image_name(source.name):
@@ -327,7 +332,7 @@ def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPla
         if rel in seen:
             raise InputFileError(f"{image}: same PREDS file as {seen[rel]} ({out / rel}); rename one of them")
         seen[rel] = image
-    return ExportPlan(tuple((im, out / rel) for im, rel in zip(images, relative)), out, description, names)
+    return ExportPlan(tuple((im, out / rel) for im, rel in zip(images, relative)), out, description, names, notes)
 
 
 def run_export(model: ExportModel, plan: ExportPlan, imgsz: tuple[int, int], head: str | None = None,

@@ -192,3 +192,28 @@ def test_dataset_names_fill_in_for_placeholder_names(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     meta = torch.load(tmp_path / "p" / "coffee.pt", weights_only=True)["meta"]
     assert meta["names"] == {0: "person", 1: "helmet", 2: "spacecraft"}
+
+
+def test_unreadable_images_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    # ultralytics patches Image.open to try pi-heif on images Pillow cannot identify: without it, its
+    # ImportError must become a warning for that image, as for any unreadable image
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    shutil.copy(sample("coffee")[0], folder / "coffee.png")
+    (folder / "broken.heic").write_bytes(b"\x00\x00\x00\x18ftypheic not really")
+    (folder / "cut.jpg").write_bytes(b"\xff\xd8\xff truncated")
+    result = run("export", "yolov8n.yaml", folder, "--out", tmp_path / "p")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(ln.startswith("Warning: skipped ") for ln in lines), lines
+    assert "broken.heic: not an image Pillow can read" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["coffee.pt"]
+
+
+def test_out_that_is_a_file_is_said_before_the_model_loads(tmp_path: Path) -> None:
+    target = tmp_path / "preds.pt"
+    target.write_text("keep")
+    result = run("export", "yolov8n.yaml", sample("coffee")[0], "--out", target)
+    assert (result.exit_code, result.stderr) == (1, f"Error: {target}: is a file, expected a folder to write into\n")
+    assert target.read_text() == "keep"
