@@ -273,34 +273,25 @@ def test_command_never_shows_a_traceback(labels: str, image: bytes, preds_cut) -
 # --- the long campaign ----------------------------------------------------------------------------
 
 
-def campaign(minutes: float) -> None:
-    """Run every target in turn until ``minutes`` have passed; print what was tried and what failed."""
+def campaign(minutes: float, examples: int) -> None:
+    """Run this file's tests with ``examples`` each, round after round (new random inputs every
+    round), until ``minutes`` have passed; print what was tried and what failed."""
     import time
-    import traceback
 
-    global FUZZ
-    targets = [test_label_text, test_label_bytes, test_config_yaml, test_dataset_yaml, test_preds_containers,
-               test_preds_files, test_image_bytes, test_command_never_shows_a_traceback]
+    os.environ["TAL_FUZZ_EXAMPLES"] = str(examples)  # read when pytest imports the module below
     end = time.monotonic() + minutes * 60
-    failures: dict[str, str] = {}
-    rounds = 0
+    rounds = failed = 0
     while time.monotonic() < end:
         rounds += 1
-        for target in targets:
-            if time.monotonic() >= end:
-                break
-            runner = settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck),
-                              database=None)(target)
-            try:
-                runner()
-            except Exception:  # noqa: BLE001  a failure found: record it, go on with the others
-                name = target.__name__
-                failures.setdefault(name, traceback.format_exc(limit=3))
-        print(f"round {rounds}: {sum(COUNTS.values())} inputs so far ({', '.join(f'{k} {v}' for k, v in COUNTS.items())})",
-              flush=True)
-    print(f"\n{sum(COUNTS.values())} inputs in {minutes:g} minutes; {len(failures)} failing targets")
-    for name, text in failures.items():
-        print(f"--- {name}\n{text}")
+        code = pytest.main(["-q", "-p", "no:cacheprovider", "-x", str(Path(__file__)), "-W", "ignore"])
+        counts = sys.modules["tests.test_fuzz"].COUNTS
+        failed += code != 0
+        print(f"round {rounds} ({'failures' if code else 'no failure'}): {sum(counts.values())} inputs so far "
+              f"({', '.join(f'{k} {v}' for k, v in counts.items())})", flush=True)
+        if code:
+            break
+    counts = sys.modules["tests.test_fuzz"].COUNTS
+    print(f"\n{sum(counts.values())} inputs in {rounds} rounds; {failed} failing round(s)")
 
 
 if __name__ == "__main__":
@@ -308,5 +299,7 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description="A long fuzzing campaign over tal's readers and its CLI.")
     parser.add_argument("--minutes", type=float, default=30.0)
-    campaign(parser.parse_args().minutes)
+    parser.add_argument("--examples", type=int, default=400, help="examples per test and round")
+    cli = parser.parse_args()
+    campaign(cli.minutes, cli.examples)
     sys.exit(0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from .common import TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say, warn
+from .common import (
+    TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say, usage_error, warn,
+)
 from .options import (
     AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
-    MaxZeroOpt, MinPosOpt, NamesOpt, OutOpt, PredsArg, SortOpt, TopkOpt, VariantOpt, WideOpt,
+    DeviceOpt, MaxZeroOpt, MinPosOpt, ModelOpt, NamesOpt, OutOpt, PredsArg, SeedOpt, SortOpt, TopkOpt, VariantOpt,
+    WideOpt,
 )
 
 HELP = dict(
@@ -15,7 +18,8 @@ HELP = dict(
     "  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt\n"
     "  tal assign IMG LBL PREDS --variant ultralytics --topk 13 --gt 4\n"
     "  tal assign IMG LBL PREDS --json > assignment.json\n"
-    "  tal assign IMG LBL PREDS --out overlays/",
+    "  tal assign IMG LBL PREDS --out overlays/\n"
+    "  tal assign IMG LBL --model runs/detect/train/weights/best.pt --variant ultralytics",
 )
 
 
@@ -23,7 +27,7 @@ HELP = dict(
 def assign(
     image: ImageArg,
     labels: LabelsArg,
-    preds: PredsArg,
+    preds: PredsArg = None,
     config: ConfigOpt = None,
     variant: VariantOpt = None,
     topk: TopkOpt = None,
@@ -40,20 +44,31 @@ def assign(
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
     wide: WideOpt = False,
+    model: ModelOpt = None,
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
 ) -> None:
     """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
 
     IMAGE and LABELS are letterboxed to the network input exactly as training does; PREDS is
-    the head output saved from your model for that image (tal export writes it). A PREDS file
-    that records its input size, strides and reg_max (tal export's do) is read with those.
+    the head output saved from your model for that image (tal export writes it), or --model
+    runs your model on the image instead. A PREDS file that records its input size, strides and
+    reg_max (tal export's do) is read with those.
     """
     from ..views.report import candidates_to_json, order_gt_rows, report_to_json
     from ..workflows.assign import assign_image, write_overlays
 
     gates = parse_gate_options(max_zero_positive_rate, min_positives_per_gt)
+    if (preds is None) == (model is None):
+        usage_error("give PREDS or --model MODEL, not both" if model else "give PREDS (the saved head output) or "
+                    "--model MODEL")
+    if out is not None:
+        from ..writers.files import check_folder
+
+        check_folder(out)  # said before the work
     result = assign_image(image, labels, preds, config=config, variant=variant.value if variant else None,
                           topk=topk, alpha=alpha, beta=beta, imgsz=imgsz, head=head.value if head else None,
-                          names=names, gt=gt, gates=gates)
+                          names=names, gt=gt, gates=gates, model=model, device=device, seed=seed)
     report = result.report
     if result.notes:
         err = console(stderr=True)

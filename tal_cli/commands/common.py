@@ -150,14 +150,25 @@ def warn(err, text: str) -> None:
 
 
 class ProgressBar:
-    """A transient rich progress bar on ``console`` when ``show``, else nothing; the same calls either way."""
+    """A transient rich progress bar on ``console`` when ``show``, else nothing; the same calls either way.
 
-    def __init__(self, console, label: str, total: int, show: bool) -> None:
+    It shows the count, the rate (``12.3 images/s``) and the time left.
+    """
+
+    def __init__(self, console, label: str, total: int, show: bool, unit: str = "images") -> None:
         self._bar = self._task = None
         if show:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn,
+            )
+            from rich.text import Text
 
-            self._bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            class Rate(ProgressColumn):
+                def render(self, task) -> Text:
+                    speed = task.finished_speed or task.speed
+                    return Text(f"{speed:.1f} {unit}/s" if speed else "", style="progress.data.speed")
+
+            self._bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(),
                                  console=console, transient=True)
             self._task = self._bar.add_task(label, total=total)
 

@@ -8,7 +8,7 @@ import typer
 
 from .common import TalCommand, ProgressBar, console, display_path, fail, reports_errors, warn
 from .options import (
-    ConfigOpt, DeviceOpt, ExportHeadOpt, ExportOutOpt, ExportSourceArg, ImgszOpt, ModelArg, OverwriteOpt, SeedOpt,
+    BatchOpt, ConfigOpt, DeviceOpt, ExportHeadOpt, ExportOutOpt, ExportSourceArg, ImgszOpt, ModelArg, OverwriteOpt, SeedOpt,
     SplitOpt,
 )
 
@@ -35,6 +35,7 @@ def export(
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     overwrite: OverwriteOpt = False,
+    batch: BatchOpt = None,
 ) -> None:
     """Save your model's raw head output for each image, ready for tal assign and tal sweep.
 
@@ -47,9 +48,9 @@ def export(
     from ..readers.config import load_config
     from ..readers.sources import plural
     from ..writers.files import check_folder
-    from ..ultralytics.export import (
-        check_imgsz, check_targets, import_ultralytics, load_model, next_command, plan_export, run_export,
-    )
+    from ..ultralytics.export import check_imgsz, check_targets, next_command, plan_export, run_export
+    from ..ultralytics.forward import default_batch
+    from ..ultralytics.model import import_ultralytics, load_model
 
     import_ultralytics()
     cfg = load_config(config).override(imgsz=imgsz)
@@ -65,7 +66,8 @@ def export(
     written, skipped = [], []
     with ProgressBar(err, f"exporting with {net.source}", len(plan.jobs),
                      show=len(plan.jobs) > 1 and sys.stderr.isatty()) as progress:
-        for image, path, problem in run_export(net, plan, cfg.imgsz, head.value if head else None):
+        batches = batch or default_batch(device)
+        for image, path, problem in run_export(net, plan, cfg.imgsz, head.value if head else None, batches):
             if path is not None:
                 written.append(path)
             else:

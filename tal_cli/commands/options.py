@@ -52,7 +52,7 @@ WideOpt = Annotated[bool, typer.Option("--wide", help="Show every table column, 
 
 ImageArg = Annotated[Path, typer.Argument(help="Image file (anything Pillow reads).", show_default=False, metavar="IMAGE")]
 LabelsArg = Annotated[Path, typer.Argument(help="YOLO label file: 'class cx cy w h' rows, normalised.", show_default=False, metavar="LABELS")]
-PredsArg = Annotated[Path, typer.Argument(help="Saved head output (.pt), loaded with weights_only=True.", show_default=False, metavar="PREDS")]
+PredsArg = Annotated[Optional[Path], typer.Argument(help="Saved head output (.pt), loaded with weights_only=True; or give --model.", show_default=False, metavar="PREDS")]
 VariantOpt = Annotated[Optional[Variant], typer.Option(help="yolov8: YOLOv8-era releases; ultralytics: current releases (small-box floor).", show_default=False)]
 TopkOpt = Annotated[Optional[int], typer.Option(help="K: anchors each gt selects.", min=1, show_default=False, metavar="K")]
 AlphaOpt = Annotated[Optional[float], typer.Option(help="Exponent of the class score in the metric.", min=0, show_default=False, metavar="A")]
@@ -93,3 +93,16 @@ ExportHeadOpt = Annotated[Optional[Head], typer.Option(
 SeedOpt = Annotated[int, typer.Option(help="Seed of the random weights of a model YAML.", metavar="N")]
 DeviceOpt = Annotated[str, typer.Option(help="Where the network runs: cpu, cuda, cuda:1, mps.", metavar="NAME")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace .pt files that already exist in OUT.")]
+
+# --- --model: the predictions straight from the user's model ---------------------------------
+
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", metavar="MODEL",
+    help="Run this ultralytics model instead of reading PREDS files: weights you trust (.pt; ultralytics unpickles "
+         "them) or a model YAML (random weights from --seed). Needs the ultralytics extra.", show_default=False)]
+BatchOpt = Annotated[Optional[int], typer.Option(
+    "--batch", metavar="N", min=1, help="Images per forward pass of the model (default: 4 on a CPU, 32 on CUDA).",
+    show_default=False)]
+SavePredsOpt = Annotated[Optional[Path], typer.Option(
+    "--save-preds", metavar="DIR", help="With --model: also keep each image's PREDS file here, as tal export writes it.",
+    show_default=False)]

@@ -15,7 +15,8 @@ from .common import (
 )
 from .options import (
     AlphaListOpt, BetaListOpt, ByClassOpt, ConfigOpt, CsvOpt, HeadOpt, ImgszOpt, MaxZeroOpt, MinPosOpt, NamesOpt,
-    PlotOpt, PredsDirOpt, SourceArg, SplitOpt, SweepJsonOpt, TopkListOpt, Variant, VariantListOpt, WideOpt,
+    BatchOpt, DeviceOpt, ModelOpt, PlotOpt, PredsDirOpt, SavePredsOpt, SeedOpt, SourceArg, SplitOpt, SweepJsonOpt,
+    TopkListOpt, Variant, VariantListOpt, WideOpt,
 )
 
 #: List options of ``tal sweep`` and what their extra values look like.
@@ -87,7 +88,8 @@ HELP = dict(
     "  tal sweep --topk 5 10 13\n"
     "  tal sweep data/ --alpha 0.5 1 --beta 4 6 --plot sweep.png --csv sweep.csv\n"
     "  tal sweep data.yaml --preds preds/ --split val --variant yolov8 ultralytics --by-class\n"
-    "  tal sweep IMG LBL PREDS --topk 5 10 13 --json > sweep.json",
+    "  tal sweep IMG LBL PREDS --topk 5 10 13 --json > sweep.json\n"
+    "  tal sweep data.yaml --model runs/detect/train/weights/best.pt --topk 5 10 13 --variant ultralytics",
 )
 
 
@@ -111,14 +113,21 @@ def sweep(
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
     wide: WideOpt = False,
+    model: ModelOpt = None,
+    device: DeviceOpt = "cpu",
+    seed: SeedOpt = 0,
+    batch: BatchOpt = None,
+    save_preds: SavePredsOpt = None,
 ) -> None:
     """Assign many images under several settings: one row of totals per setting.
 
     Settings are the cartesian product of --topk, --alpha, --beta and --variant (lists not
     given come from the config). Each image is read once for all settings. SOURCE: nothing
     (the config's samples), a folder holding images/, labels/ and preds/<stem>.pt, a dataset
-    YAML with --preds DIR, or IMAGE LABELS PREDS. An image without a label file is background;
-    one without predictions, or with unreadable files, is skipped and listed.
+    YAML with --preds DIR, or IMAGE LABELS PREDS. With --model MODEL the model makes the
+    predictions as the images stream through it (no PREDS files: a folder with images/ and
+    labels/, a dataset YAML, or IMAGE LABELS). An image without a label file is background; one
+    without predictions, or with unreadable files, is skipped and listed.
     """
     from ..readers.sources import plural
     from ..views.sweep_json import sweep_to_json
@@ -129,12 +138,16 @@ def sweep(
     alphas = list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
     betas = list_values("--beta", beta, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
     variants = list_values("--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics")
-    if len(source or []) not in (0, 1, 3):
+    if model is None and len(source or []) not in (0, 1, 3):
         usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
+    if model is not None and len(source or []) not in (0, 1, 2):
+        usage_error(f"SOURCE: with --model, expected nothing, one folder or dataset YAML, or IMAGE LABELS; got "
+                    f"{len(source)} paths")
     head_name = head.value if head else None
     plan = plan_sweep(source or [], config=config, topk=topks, alpha=alphas, beta=betas, variant=variants,
                       preds=preds, split=split, imgsz=imgsz, names=names, head=head_name,
-                      outputs=(csv_path, plot))
+                      outputs=(csv_path, plot), model=model, device=device, seed=seed, batch=batch,
+                      save_preds=save_preds)
 
     err = console(stderr=True)
     for note in plan.source.notes:
@@ -144,7 +157,7 @@ def sweep(
     if len(plan.source.skipped) > 10:
         warn(err, f"... and {len(plan.source.skipped) - 10} more images without predictions")
     items = plan.source.items
-    progress = ProgressBar(err, f"sweeping {len(plan.points)} settings", len(items),
+    progress = ProgressBar(err, f"sweeping {plural(len(plan.points), 'setting')}", len(items),
                            show=len(items) > 8 and sys.stderr.isatty())
 
     def on_skip(item) -> None:

@@ -103,6 +103,18 @@ def load_scene(image: str | Path, labels: str | Path | None, preds: str | Path, 
         if labels is not None and not Path(labels).is_file():
             read_text(Path(labels))  # likewise for the label file
     head_out = read_predictions(preds, imgsz, strides, reg_max, head)
+    return scene_from_head(image, labels, head_out, preds, num_classes=num_classes, kpt_shape=kpt_shape,
+                           imgsz_flag=imgsz_flag)
+
+
+def scene_from_head(image: str | Path, labels: str | Path | None, head_out: HeadOutput, preds: str | Path, *,
+                    num_classes: int | None = None, kpt_shape: tuple[int, int] | None = None,
+                    imgsz_flag: int | None = None) -> Scene:
+    """The scene of an image whose head output is already decoded (from a file, or straight from a model).
+
+    ``preds`` names where the head output came from, for messages. The checks and the
+    verdict are :func:`load_scene`'s.
+    """
     if imgsz_flag is not None and head_out.meta is not None and head_out.imgsz != (imgsz_flag, imgsz_flag):
         raise ConfigError(f"--imgsz {imgsz_flag}: {preds} was made at input {head_out.imgsz[0]}x{head_out.imgsz[1]} "
                           "(its metadata says); drop --imgsz or export again at that size")

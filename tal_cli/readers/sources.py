@@ -63,6 +63,7 @@ class Source:
         kpt_shape: ``(K, D)`` of a pose dataset, else None.
         strict: unreadable files are errors (a single triple) rather than skips.
         notes: remarks worth a warning (no label found anywhere, paths ultralytics reads otherwise).
+        images_root: the ``images/`` folder of a dataset folder (paths below it name PREDS files), else None.
     """
 
     kind: str
@@ -74,6 +75,7 @@ class Source:
     kpt_shape: tuple[int, int] | None = None
     strict: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    images_root: Path | None = None
 
 
 def plural(n: int, word: str) -> str:
@@ -85,16 +87,19 @@ def _suffixes_text() -> str:
     return ", ".join(sorted(IMG_FORMATS))
 
 
-def _pair_items(images: Sequence[tuple[Path, Path, Path]], preds_dir: Path,
+def _pair_items(images: Sequence[tuple[Path, Path, Path]], preds_dir: Path | None,
                 fallback: bool = True) -> tuple[list[Item], list[Skipped]]:
     """``(image, path for preds, label path)`` -> items and images without predictions.
 
     ``preds_dir/<path>.pt`` is looked for, then (``fallback``) ``preds_dir/<stem>.pt``; an item's
-    labels are None when its label file does not exist (a background image).
+    labels are None when its label file does not exist (a background image). Without a
+    ``preds_dir`` (``--model`` makes the predictions) every image is an item with no PREDS file.
 
     Raises:
         InputFileError: two images would read the same PREDS file.
     """
+    if preds_dir is None:
+        return [Item(image, labels if labels.is_file() else None, None) for image, _, labels in images], []
     items, skipped = [], []
     owner: dict[Path, Path] = {}
     for image, relative, labels in images:
@@ -123,11 +128,12 @@ def _no_labels_note(triples: Sequence[tuple[Path, Path, Path]], images: int) -> 
             f"e.g. {example})",)
 
 
-def folder_source(folder: Path, preds_dir: Path | None = None) -> Source:
+def folder_source(folder: Path, preds_dir: Path | None = None, need_preds: bool = True) -> Source:
     """A folder holding ``images/``, ``labels/`` and ``preds/`` with matching relative paths.
 
     ``images/a/x.jpg`` pairs with ``labels/a/x.txt`` (ultralytics' rule, :func:`~.datasets.label_path`)
-    and ``preds/a/x.pt`` (or ``preds/x.pt``); ``preds_dir`` replaces ``folder/preds``.
+    and ``preds/a/x.pt`` (or ``preds/x.pt``); ``preds_dir`` replaces ``folder/preds``; without
+    ``need_preds`` (``--model``) no predictions are looked for.
 
     Raises:
         InputFileError: no ``images/`` folder, no images in it, no predictions folder, or two
@@ -137,10 +143,13 @@ def folder_source(folder: Path, preds_dir: Path | None = None) -> Source:
     if not images_dir.is_dir():
         raise InputFileError(f"{folder}: expected a dataset folder holding images/, labels/ and preds/ "
                              "(no images/ folder)")
-    preds_dir = preds_dir if preds_dir is not None else folder / "preds"
-    if not preds_dir.is_dir():
-        hint = "" if preds_dir != folder / "preds" else " (give --preds DIR if they live elsewhere)"
-        raise InputFileError(f"{preds_dir}: predictions folder not found{hint}")
+    if need_preds:
+        preds_dir = preds_dir if preds_dir is not None else folder / "preds"
+        if not preds_dir.is_dir():
+            hint = "" if preds_dir != folder / "preds" else " (give --preds DIR if they live elsewhere, or --model)"
+            raise InputFileError(f"{preds_dir}: predictions folder not found{hint}")
+    else:
+        preds_dir = None
     images, repeats = images_under(images_dir)
     if not images:
         raise InputFileError(f"{images_dir}: no images ({_suffixes_text()})")
@@ -151,7 +160,7 @@ def folder_source(folder: Path, preds_dir: Path | None = None) -> Source:
         notes += (f"{plural(repeats, 'folder')} under {images_dir} reached twice through symbolic links (or a "
                   "loop): their images are listed once",)
     return Source("folder", f"folder {folder} ({plural(len(images), 'image')})", tuple(items), tuple(skipped),
-                  notes=notes)
+                  notes=notes, images_root=images_dir)
 
 
 def _relative_label(image: Path) -> Path:
@@ -161,7 +170,7 @@ def _relative_label(image: Path) -> Path:
     return display_path(label_path(image.absolute()))
 
 
-def dataset_source(yaml_path: Path, preds_dir: Path | None, split: str = "val") -> Source:
+def dataset_source(yaml_path: Path, preds_dir: Path | None, split: str = "val", need_preds: bool = True) -> Source:
     """An ultralytics dataset YAML (``path``, ``train``/``val``/``test``, ``names``) and ``--preds DIR``.
 
     Images, their order and their label files are ultralytics' (:mod:`~.datasets`);
@@ -172,13 +181,14 @@ def dataset_source(yaml_path: Path, preds_dir: Path | None, split: str = "val") 
             two images with the same stem (they would read the same PREDS file).
     """
     dataset = read_dataset(yaml_path)
-    if preds_dir is None:
-        raise InputFileError(f"{yaml_path}: a dataset YAML needs --preds DIR, the folder of <image stem>.pt files")
-    if not preds_dir.is_dir():
+    if need_preds and preds_dir is None:
+        raise InputFileError(f"{yaml_path}: a dataset YAML needs --preds DIR, the folder of <image stem>.pt files "
+                             "(or --model MODEL)")
+    if need_preds and not preds_dir.is_dir():
         raise InputFileError(f"{preds_dir}: predictions folder not found")
     found = split_images(dataset, split)
     triples = [(im, Path(im.name), label_path(im)) for im in found.images]
-    items, skipped = _pair_items(triples, preds_dir, fallback=False)
+    items, skipped = _pair_items(triples, preds_dir if need_preds else None, fallback=False)
     notes = (*dataset.notes, *found.notes, *_no_labels_note(triples, len(found.images)))
     return Source("dataset", f"dataset {yaml_path} split {split} ({plural(len(found.images), 'image')})",
                   tuple(items), tuple(skipped), names=dataset.names, num_classes=dataset.num_classes,
@@ -195,26 +205,27 @@ def dataset_images(yaml_path: Path, split: str = "val") -> tuple[list[Path], dic
     return split_images(dataset, split).images, dataset.names
 
 
-def samples_source(samples: Sequence, config_path: Path | None) -> Source:
+def samples_source(samples: Sequence, config_path: Path | None, need_preds: bool = True) -> Source:
     """The ``samples`` a config names (``Config.samples``); their class names come with them."""
     def tidy(path: Path | None) -> Path | None:  # configs/../samples/x -> samples/x
         return Path(os.path.normpath(path)) if path is not None else None
 
-    items = tuple(Item(tidy(s.image), tidy(s.labels), tidy(s.preds)) for s in samples)
+    items = tuple(Item(tidy(s.image), tidy(s.labels), tidy(s.preds) if need_preds else None) for s in samples)
     where = f" of {config_path}" if config_path is not None else ""
     named = [s.names for s in samples if s.names]
     names = named[0] if named and all(n == named[0] for n in named) else None
     return Source("samples", f"samples{where} ({plural(len(items), 'image')})", items, names=names)
 
 
-def triple_source(image: Path, labels: Path, preds: Path) -> Source:
-    """One ``IMAGE LABELS PREDS`` triple; its files must be readable (as for ``tal assign``)."""
+def triple_source(image: Path, labels: Path, preds: Path | None) -> Source:
+    """One ``IMAGE LABELS PREDS`` triple (``IMAGE LABELS`` with ``--model``); its files must be
+    readable (as for ``tal assign``)."""
     return Source("triple", f"{image}", (Item(image, labels, preds),), strict=True)
 
 
 def resolve_source(paths: Sequence[Path], samples: Sequence, config_path: Path | None,
-                   preds_dir: Path | None = None, split: str = "val") -> Source:
-    """The :class:`Source` named by 0, 1 or 3 SOURCE paths.
+                   preds_dir: Path | None = None, split: str = "val", need_preds: bool = True) -> Source:
+    """The :class:`Source` named by 0, 1 or 3 SOURCE paths (0, 1 or 2 without ``need_preds``: ``--model``).
 
     Raises:
         InputFileError: a missing path, or a path that is neither a folder nor a dataset YAML.
@@ -226,7 +237,14 @@ def resolve_source(paths: Sequence[Path], samples: Sequence, config_path: Path |
         if not samples:
             raise TalError(f"no SOURCE given and {config_path or 'the config'} lists no samples; "
                            "give a dataset folder, a dataset YAML with --preds, or IMAGE LABELS PREDS")
-        return samples_source(samples, config_path)
+        return samples_source(samples, config_path, need_preds)
+    if not need_preds:
+        if preds_dir is not None:
+            raise TalError("--preds and --model: give one (the model makes the predictions)")
+        if len(paths) == 3:
+            raise TalError("with --model, give IMAGE LABELS (the model makes the predictions), not IMAGE LABELS PREDS")
+        if len(paths) == 2:
+            return triple_source(paths[0], paths[1], None)
     if len(paths) == 3:
         if preds_dir is not None:
             raise TalError("--preds applies to a dataset folder or a dataset YAML, not to IMAGE LABELS PREDS")
@@ -235,13 +253,14 @@ def resolve_source(paths: Sequence[Path], samples: Sequence, config_path: Path |
         raise TalError(f"expected no SOURCE, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(paths)} paths")
     path = paths[0]
     if path.is_dir():
-        return folder_source(path, preds_dir)
+        return folder_source(path, preds_dir, need_preds)
     if not path.exists():
         raise InputFileError(f"{path}: not found")
     if path.suffix.lower() in DATASET_SUFFIXES:
-        return dataset_source(path, preds_dir, split)
+        return dataset_source(path, preds_dir, split, need_preds)
     if path.suffix.lower()[1:] in IMG_FORMATS:
-        raise TalError(f"{path}: one image needs its labels and predictions: tal sweep IMAGE LABELS PREDS")
+        raise TalError(f"{path}: one image needs its labels and predictions: tal sweep IMAGE LABELS PREDS"
+                       if need_preds else f"{path}: one image needs its labels: tal sweep IMAGE LABELS --model MODEL")
     raise InputFileError(f"{path}: expected a dataset folder (images/, labels/, preds/) or a dataset YAML")
 
 

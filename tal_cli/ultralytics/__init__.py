@@ -1,6 +1,9 @@
 """The ultralytics integration: the only package of ``tal`` that imports ultralytics (lazily).
 
-- :mod:`.export` running an ultralytics model on images and saving PREDS files (``tal export``)
+- :mod:`.model`   loading a detection model once; images read and letterboxed as its loader reads them
+- :mod:`.forward` the one forward path: read ahead, batch, cut each image's head output out
+- :mod:`.export`  saving PREDS files (``tal export``)
+- :mod:`.stream`  assigning straight from the model, no PREDS files (``--model``)
 
 Needs the optional extra: ``pip install "tal[ultralytics]"``.
 """

@@ -68,14 +68,18 @@ def class_names(given: Mapping[int, str] | None, source_names: Mapping[int, str]
     return dict(cfg.names)
 
 
-def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, config: str | Path | None = None,
-                 variant: str | None = None, topk: int | None = None, alpha: float | None = None,
-                 beta: float | None = None, imgsz: int | None = None, head: str | None = None,
-                 names: str | Path | None = None, gt: int | None = None, gates: Sequence[Gate] = ()) -> AssignResult:
+def assign_image(image: str | Path, labels: str | Path, preds: str | Path | None = None, *,
+                 config: str | Path | None = None, variant: str | None = None, topk: int | None = None,
+                 alpha: float | None = None, beta: float | None = None, imgsz: int | None = None,
+                 head: str | None = None, names: str | Path | None = None, gt: int | None = None,
+                 gates: Sequence[Gate] = (), model: str | Path | None = None, device: str = "cpu",
+                 seed: int = 0) -> AssignResult:
     """Assign one image as training would and explain it.
 
     Args:
         image, labels, preds: the image, its YOLO label file and its saved head output.
+        model: instead of ``preds``, an ultralytics model (weights you trust, or a model YAML
+            with ``seed``) run on the image on ``device``, exactly as ``tal export`` runs it.
         config: settings YAML (None: ``configs/default.yaml``).
         variant, topk, alpha, beta, imgsz: flags over the config and the head preset (None: not given).
         head: ``"one2many"`` or ``"one2one"`` branch of an end-to-end output (None: the default).
@@ -88,13 +92,19 @@ def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, co
             label row, a bad image); the message names the file, the line and the reason.
         TalError: other bad input (files, settings, ``gt`` out of range); the message is one line.
     """
-    image, labels, preds = Path(image), Path(labels), Path(preds)
+    if (preds is None) == (model is None):
+        raise TalError("give PREDS or --model MODEL (the model makes the predictions), not both" if preds is not None
+                       else "give PREDS (the saved head output) or --model MODEL")
+    image, labels = Path(image), Path(labels)
     base = load_config(config)
     flags = dict(variant=variant, topk=topk, alpha=alpha, beta=beta, imgsz=imgsz)
     cfg = base.override(**flags)
     given, kpt_shape = read_names_yaml(Path(names)) if names is not None else (None, None)
-    scene = load_scene(image, labels, preds, cfg.imgsz, cfg.strides, cfg.reg_max, head, kpt_shape=kpt_shape,
-                       explicit=True, imgsz_flag=imgsz)
+    if model is not None:
+        scene = _model_scene(image, labels, model, cfg, head, kpt_shape, given, device, seed)
+    else:
+        scene = load_scene(image, labels, Path(preds), cfg.imgsz, cfg.strides, cfg.reg_max, head, kpt_shape=kpt_shape,
+                           explicit=True, imgsz_flag=imgsz)
     cfg = base.override(**HEAD_PRESETS[scene.head.head]).override(**flags)
     names_of = class_names(given, None, scene.head.meta, cfg)
     if gt is not None and gt >= scene.num_gts:
@@ -106,6 +116,24 @@ def assign_image(image: str | Path, labels: str | Path, preds: str | Path, *, co
     results = tuple(check(gates, outcome_of_gts(report.gts), str(image)))
     candidates = tuple(candidate_rows(scene, assignment, gt, losses=losses)) if gt is not None else None
     return AssignResult(cfg, scene, assignment, losses, report, names_of, results, candidates, scene.notes)
+
+
+def _model_scene(image: Path, labels: Path, model: str | Path, cfg: Config, head: str | None,
+                 kpt_shape: tuple[int, int] | None, names: dict[int, str] | None, device: str, seed: int) -> Scene:
+    """The scene of one image whose head output the model computes now (batch 1, as ``tal export``)."""
+    from ..readers.images import image_size
+    from ..readers.labels import read_text
+    from ..readers.sources import Source, Item
+    from ..ultralytics.stream import model_scenes, prepare_model_run
+
+    image_size(image)  # a missing or unreadable image or label file is said before the model loads
+    if not labels.is_file():
+        read_text(labels)
+    source = Source("triple", str(image), (Item(image, labels, None),), strict=True)
+    run = prepare_model_run(model, source, cfg.imgsz, what="tal assign --model", head=head, device=device, seed=seed,
+                            batch=1)
+    return next(model_scenes(source.items, run.model, cfg.imgsz, 1, head=head, names=names, kpt_shape=kpt_shape,
+                             strict=True))
 
 
 def write_overlays(result: AssignResult, out: str | Path, gts: Sequence[int] | None = None) -> list[Path]:

@@ -52,6 +52,7 @@ class SweepPlan:
     imgsz: int | None = None
     outputs: tuple[Path, ...] = ()
     kpt_shape: tuple[int, int] | None = None
+    model_run: object | None = None
 
 
 @dataclass(frozen=True)
@@ -116,17 +117,24 @@ def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None =
                topk: Sequence[int] = (), alpha: Sequence[float] = (), beta: Sequence[float] = (),
                variant: Sequence[str] = (), preds: str | Path | None = None, split: str = "val",
                imgsz: int | None = None, names: str | Path | None = None, head: str | None = None,
-               outputs: Sequence[str | Path | None] = ()) -> SweepPlan:
-    """Resolve the settings grid and the source; check that ``outputs`` can be written.
+               outputs: Sequence[str | Path | None] = (), model: str | Path | None = None, device: str = "cpu",
+               seed: int = 0, batch: int | None = None, save_preds: str | Path | None = None) -> SweepPlan:
+    """Resolve the settings grid and the source; check that ``outputs`` can be written; load ``model``.
 
     Args:
-        source: nothing (the config's samples), a dataset folder, a dataset YAML, or IMAGE LABELS PREDS.
+        source: nothing (the config's samples), a dataset folder, a dataset YAML, or IMAGE LABELS
+            PREDS (IMAGE LABELS with ``model``).
         topk, alpha, beta, variant: values to sweep (empty: the config's).
         preds: the folder of ``<stem>.pt`` files for a dataset YAML (or instead of a folder's preds/).
         outputs: files to be written after the sweep (None entries are ignored).
+        model: an ultralytics model (weights you trust, or a model YAML) that makes the
+            predictions instead of PREDS files; ``device``, ``seed``, ``batch`` and
+            ``save_preds`` (a folder to keep the PREDS files in, as ``tal export`` writes them)
+            go with it (:func:`~tal_cli.ultralytics.stream.prepare_model_run`).
 
     Raises:
-        TalError: bad settings, an unwritable output, or a source that cannot be read.
+        TalError: bad settings, an unwritable output, a source that cannot be read, or a model
+            that does not fit the source.
     """
     cfg = load_config(config).override(**HEAD_PRESETS[head or "one2many"]).override(imgsz=imgsz)
     points = tuple(settings_grid(list(topk) or [cfg.topk], list(alpha) or [cfg.alpha], list(beta) or [cfg.beta],
@@ -138,9 +146,18 @@ def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None =
     for out_path in written:  # fail before the work, not after it
         check_writable(out_path, picture=out_path.suffix.lower() != ".csv")
     src = resolve_source([Path(p) for p in source], samples, display_path(cfg.source),
-                         Path(preds) if preds is not None else None, split)
+                         Path(preds) if preds is not None else None, split, need_preds=model is None)
     given_names, kpt_shape = read_names_yaml(Path(names)) if names is not None else (None, None)
-    return SweepPlan(cfg, points, settings, src, head, given_names, imgsz, written, kpt_shape or src.kpt_shape)
+    model_run = None
+    if model is not None:
+        from ..ultralytics.stream import prepare_model_run
+
+        model_run = prepare_model_run(model, src, cfg.imgsz, what="tal sweep --model", head=head, device=device,
+                                      seed=seed, batch=batch, save_preds=save_preds)
+    elif save_preds is not None or batch is not None:
+        raise TalError(f"{'--save-preds' if save_preds is not None else '--batch'} goes with --model MODEL")
+    return SweepPlan(cfg, points, settings, src, head, given_names, imgsz, written, kpt_shape or src.kpt_shape,
+                     model_run)
 
 
 def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[[Skipped], None] | None = None,
@@ -180,9 +197,18 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
                     on_note(note)
             yield scene
 
-    scenes = noting(iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, skip, strict=src.strict,
-                                head=plan.head, num_classes=src.num_classes, kpt_shape=plan.kpt_shape,
-                                imgsz_flag=plan.imgsz))
+    if plan.model_run is not None:
+        from ..ultralytics.stream import model_scenes
+
+        run = plan.model_run
+        produced = model_scenes(src.items, run.model, cfg.imgsz, run.batch, head=plan.head,
+                                names=plan.names or src.names, num_classes=src.num_classes, kpt_shape=plan.kpt_shape,
+                                on_skip=skip, strict=src.strict, save_preds=run.save_preds, workers=run.workers)
+    else:
+        produced = iter_scenes(src.items, cfg.imgsz, cfg.strides, cfg.reg_max, skip, strict=src.strict,
+                               head=plan.head, num_classes=src.num_classes, kpt_shape=plan.kpt_shape,
+                               imgsz_flag=plan.imgsz)
+    scenes = noting(produced)
     loss_totals = LossTotals(len(plan.settings), Gains(**cfg.gains))
     rows = sweep(scenes, plan.settings, plan.points, skipped=lambda: len(skipped), on_batch=on_batch,
                  on_assignment=loss_totals)
@@ -223,6 +249,7 @@ def fixed_settings(result: SweepResult) -> dict[str, object]:
             "small_box_floor": cfg.small_box_floor, "imgsz": None if mixed else list(cfg.imgsz),
             "strides": None if mixed else list(cfg.strides), "reg_max": None if mixed else cfg.reg_max,
             "head": result.plan.head, "config": str(label) if cfg.source else None,
+            "model": result.plan.model_run.model.source if result.plan.model_run is not None else None,
             "inputs": [{"imgsz": list(i.imgsz), "strides": list(i.strides), "reg_max": i.reg_max, "images": i.images,
                         "from": "meta" if i.from_meta else "config"} for i in result.inputs]}
 

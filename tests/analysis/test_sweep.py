@@ -417,7 +417,7 @@ def test_dataset_yaml_form(dataset: Path, tmp_path: Path, checked_doc: dict) -> 
     assert [c["class_name"] for c in row["by_class"]][:2] == ["a", "b"]  # the YAML's names
     result = run("sweep", data, "--split", "test")
     assert result.exit_code == 1 and result.stderr == (
-        f"Error: {data}: a dataset YAML needs --preds DIR, the folder of <image stem>.pt files\n")
+        f"Error: {data}: a dataset YAML needs --preds DIR, the folder of <image stem>.pt files (or --model MODEL)\n")
     result = run("sweep", data, "--split", "test", "--preds", dataset / "preds")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {data}: no 'test' split (it has: train, val); choose one with --split\n"

@@ -79,13 +79,14 @@ def test_split_as_a_list_file_and_a_list_of_both(tmp_path: Path) -> None:
 
 
 def test_export_next_hint_runs_as_printed(tmp_path: Path, monkeypatch) -> None:
-    from tal_cli.ultralytics.export import ExportModel, next_command, plan_export
+    from tal_cli.ultralytics.export import next_command, plan_export
+    from tal_cli.ultralytics.model import DetectionModel
 
     data = my_dataset(tmp_path / "ds")
     monkeypatch.chdir(tmp_path)
     out = Path("ds/preds")
     plan = plan_export(Path("ds/data.yaml"), out, "val")
-    model = ExportModel(None, (8, 16, 32), 16, 8, {}, ("one2many",), "m.pt", "8.4.190")
+    model = DetectionModel(None, (8, 16, 32), 16, 8, {}, ("one2many",), "m.pt", "8.4.190")
     hint = next_command(Path("ds/data.yaml"), plan, [t for _, t in plan.jobs], "val", model)
     assert hint == "tal sweep ds/data.yaml --preds ds/preds --split val --variant ultralytics"
     result = run(*hint.split()[1:])

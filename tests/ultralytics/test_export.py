@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from tal_cli.cli import app
 from tal_cli.core.errors import InputFileError, MissingExtraError, TalError
-from tal_cli.ultralytics.export import check_imgsz, import_ultralytics, plan_export
+from tal_cli.ultralytics.export import check_imgsz, plan_export
+from tal_cli.ultralytics.model import import_ultralytics
 
 from ..conftest import SAMPLES
 
@@ -132,7 +133,7 @@ def test_imgsz_must_fit_the_largest_stride() -> None:
 
 
 def test_image_tensor_without_opencv(monkeypatch) -> None:
-    from tal_cli.ultralytics.export import image_tensor
+    from tal_cli.ultralytics.model import image_tensor
     from tal_cli.readers.images import Letterbox
 
     monkeypatch.setitem(sys.modules, "cv2", None)  # Pillow's resize then

@@ -134,7 +134,7 @@ def test_letterbox_matches_ultralytics() -> None:
     import cv2
     from ultralytics.data.augment import LetterBox
 
-    from tal_cli.ultralytics.export import image_tensor
+    from tal_cli.ultralytics.model import image_tensor
 
     for stem in STEMS:
         path = sample(stem)[0]

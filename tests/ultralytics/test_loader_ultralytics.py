@@ -180,7 +180,7 @@ def test_translucent_pixels_equal_ultralytics_loader(tmp_path: Path) -> None:
     from ultralytics.data.augment import LetterBox
     from ultralytics.utils.patches import imread
 
-    from tal_cli.ultralytics.export import image_tensor
+    from tal_cli.ultralytics.model import image_tensor
 
     for path in translucent_images(tmp_path):
         for size in ((640, 640), (320, 640)):
