@@ -22,14 +22,6 @@ TOPK2 = 4
 #: Name of each reason code 1..4, as counted and written (JSON keys, CSV columns).
 REASONS: tuple[str, ...] = ("no_candidate", "zero_metric", "conflict", "topk2")
 
-#: One line per reason, for legends and docs.
-REASON_TEXT: dict[str, str] = {
-    "no_candidate": "no anchor centre inside the (floored) box",
-    "zero_metric": "every candidate has metric 0 (class score or IoU 0); the top-k slots went to anchors outside the box",
-    "conflict": "every selected anchor went to another gt with a higher IoU",
-    "topk2": "it won anchors but topk2 dropped them all",
-}
-
 
 def no_positive_reasons(assignment: Assignment) -> Tensor:
     """The reason code of every gt slot.

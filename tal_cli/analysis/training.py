@@ -140,8 +140,8 @@ class Counts:
         hist = self.hist.tolist()
         gts = ints["gts"]
         by_size = {name: SizeStats(ints[f"gts_{name}"], ints[f"without_{name}"]) for name, _ in BUCKETS}
-        by_class = {c: SizeStats(g, z) for c, (g, z) in enumerate(zip(self.class_gts.tolist(), self.class_without.tolist()))
-                    if g}
+        pairs = zip(self.class_gts.tolist(), self.class_without.tolist())
+        by_class = {c: SizeStats(g, z) for c, (g, z) in enumerate(pairs) if g}
         rerun = None
         if ints["rerun_batches"]:
             rerun = RerunStats(ints["rerun_batches"], ints["rerun_gts"], ints["rerun_without_positives"],
@@ -217,14 +217,20 @@ def count_outputs(gt_labels: Tensor, gt_bboxes: Tensor, mask_gt: Tensor, target_
     values[0] = 1
     ints = _ints(values, 0, len(CONFLICT_FIELDS) + len(RERUN_FIELDS))
 
+    # A positive's row of target_scores holds one class, its target label: read that score only.
     c = target_scores.shape[-1]
-    label = target_labels.long().clamp(0, c - 1)  # (B, A): the one class a positive's row holds
-    if dev.type == "cpu":  # read the positives' scores only (a B*A index into B*A*C misses the cache)
-        bi, ai = fg.nonzero(as_tuple=True)
-        score_sum = target_scores[bi, ai, label[bi, ai]].to(_float_dtype(dev)).sum()
+    if not target_scores.is_contiguous():
+        label = target_labels.long().clamp(0, c - 1)  # (B, A)
+        score = target_scores.gather(-1, label[..., None]).squeeze(-1)  # (B, A)
+        score_sum = torch.where(fg, score, 0).to(_float_dtype(dev)).sum()
+    elif dev.type == "cpu":  # the positives only (an index per anchor into B*A*C misses the cache)
+        at = fg.reshape(-1).nonzero().squeeze(1)  # (F,) b * A + a
+        label = target_labels.reshape(-1).index_select(0, at).long().clamp_(0, c - 1)  # (F,)
+        score_sum = target_scores.view(-1).index_select(0, at * c + label).to(_float_dtype(dev)).sum()
     else:  # no host synchronisation on an accelerator
-        flat = torch.arange(label.numel(), device=dev).view(label.shape) * c + label  # (B, A)
-        score = target_scores.reshape(-1).index_select(0, flat.reshape(-1)).view(label.shape)  # (B, A)
+        label = target_labels.long().clamp(0, c - 1)  # (B, A)
+        at = torch.arange(label.numel(), device=dev).view(label.shape) * c + label  # (B, A)
+        score = target_scores.view(-1).index_select(0, at.reshape(-1)).view(label.shape)  # (B, A)
         score_sum = torch.where(fg, score, 0).to(_float_dtype(dev)).sum()
 
     hist = torch.zeros(HIST_BINS, dtype=torch.long, device=dev).scatter_add_(
@@ -254,12 +260,14 @@ def count_conflicts(choosers: Tensor, mask_pos: Tensor, target_gt_idx: Tensor, f
     """
     contested = (choosers > 1).sum()
     fg = fg_mask.bool()
-    gidx = target_gt_idx.long()
-    if fg.device.type == "cpu":  # look at the positives only
-        bi, ai = fg.nonzero(as_tuple=True)
-        handed = (mask_pos[bi, gidx[bi, ai], ai] == 0).sum()
+    if fg.device.type == "cpu" and mask_pos.is_contiguous():  # the positives only
+        _, m, a = mask_pos.shape
+        at = fg.reshape(-1).nonzero().squeeze(1)  # (F,) b * A + a
+        gt = target_gt_idx.reshape(-1).index_select(0, at).long()  # (F,)
+        own = mask_pos.view(-1).index_select(0, (at // a * m + gt) * a + at % a)  # (F,) selected by its gt
+        handed = (own == 0).sum()
     else:  # no host synchronisation on an accelerator
-        own = mask_pos.gather(1, gidx.unsqueeze(1)).squeeze(1)  # (B, A) selected by its final gt
+        own = mask_pos.gather(1, target_gt_idx.long().unsqueeze(1)).squeeze(1)  # (B, A) selected by its final gt
         handed = (fg & (own == 0)).sum()
     return torch.stack((contested, handed))
 

@@ -55,6 +55,7 @@ from ..analysis.training import (
     Counts, EpochRecord, RunInfo, all_reduce_counts, conflict_counts, count_conflicts, count_outputs, count_rerun,
 )
 from ..core.assigner import assign
+from ..core.errors import TalError
 from ..core.settings import AssignerSettings
 
 #: The callback events the monitor uses.
@@ -163,10 +164,14 @@ def find_assigners(criterion: Any) -> dict[str, torch.nn.Module]:
 
 
 def _unwrap(model: Any) -> Any:
-    """The model inside DDP / DataParallel wrappers."""
-    while hasattr(model, "module") and isinstance(model, torch.nn.Module) and hasattr(model, "device_ids"):
-        model = model.module
-    return model
+    """The model inside DDP / DataParallel wrappers and ``torch.compile``."""
+    while True:
+        if isinstance(model, torch.nn.Module) and hasattr(model, "module") and hasattr(model, "device_ids"):
+            model = model.module
+        elif isinstance(model, torch.nn.Module) and isinstance(getattr(model, "_orig_mod", None), torch.nn.Module):
+            model = model._orig_mod
+        else:
+            return model
 
 
 def _rank() -> int:
@@ -241,6 +246,7 @@ class TalMonitor:
         self._patched: list[tuple[Any, str, Any, bool]] = []  # (owner, name, original, was in owner.__dict__)
         self._patched_preprocess: tuple[Any, Any, bool] | None = None  # (trainer, original, was in its __dict__)
         self._run = None
+        self._warned: set[str] = set()
 
     def __getstate__(self) -> dict:
         return {"every": self.every, "worst": self.worst}
@@ -283,6 +289,7 @@ class TalMonitor:
         """Detach (before validation and saves), reduce over ranks, write the files on rank 0."""
         self._detach()
         if not self._branches:
+            self._warn_once("the loss has no task-aligned assigner: nothing to record")
             return
         epoch = int(trainer.epoch) + 1
         records = []
@@ -293,7 +300,10 @@ class TalMonitor:
             b.totals = None
         if _rank() in (-1, 0):
             self.records = [r for r in self.records if r.epoch < epoch] + records
-            self._write(records)
+            try:
+                self._write(records)
+            except TalError as exc:  # e.g. a full disk: training goes on, the next epoch tries again
+                self._warn_once(f"could not write the record: {exc}")
 
     def on_train_end(self, trainer: Any) -> None:
         self.close()
@@ -398,8 +408,12 @@ class TalMonitor:
     def _after_hook(self, branch: _Branch):
         def after(module, args, kwargs, output):
             self._active = None
-            with torch.no_grad():
-                counts = self._count(branch, args, kwargs, output)
+            try:
+                with torch.no_grad():
+                    counts = self._count(branch, args, kwargs, output)
+            except Exception as exc:  # noqa: BLE001  (the monitor must never stop the user's training)
+                self._warn_once(f"{branch.name}: a call was not counted ({type(exc).__name__}: {exc})")
+                return
             branch.pending = counts if branch.pending is None else branch.pending.add_(counts)
 
         return after
@@ -423,15 +437,25 @@ class TalMonitor:
         due = self.every > 0 and branch.calls % self.every == 0
         branch.calls += 1
         if due and m > 0 and branch.settings is not None:
-            a = assign(inputs["pd_scores"].float(), inputs["pd_bboxes"].float(), inputs["anc_points"].float(),
-                       inputs["gt_labels"], gt_bboxes.float(), inputs["mask_gt"], branch.settings,
-                       dense_scores=False)
-            counts.add_(count_rerun(a, fg_mask, target_gt_idx))
+            try:
+                a = assign(inputs["pd_scores"].float(), inputs["pd_bboxes"].float(), inputs["anc_points"].float(),
+                           inputs["gt_labels"], gt_bboxes.float(), inputs["mask_gt"], branch.settings,
+                           dense_scores=False)
+                counts.add_(count_rerun(a, fg_mask, target_gt_idx))
+            except RuntimeError as exc:  # out of memory: this call is counted, not re-run
+                if "out of memory" not in str(exc).lower():
+                    raise
+                self._warn_once(f"{branch.name}: out of memory in tal's re-run; those calls are counted, not re-run "
+                                "(a larger --every re-runs fewer)")
         return counts
+
+    def _warn_once(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            _log(text, warning=True)
 
     def _resumed_records(self, trainer: Any) -> list[EpochRecord]:
         """A resumed run keeps the epochs it had recorded up to where it resumes."""
-        from ..core.errors import TalError
         from ..workflows.train_report import read_train_record
 
         start = int(getattr(trainer, "start_epoch", 0) or 0)
@@ -472,7 +496,7 @@ def _run_info(trainer: Any, branches: dict[str, AssignerSettings | None], every:
                    versions={"ultralytics": ul, "torch": torch.__version__.split("+")[0], "tal": __version__})
 
 
-def _log(text: str) -> None:
+def _log(text: str, warning: bool = False) -> None:
     """One line in the training log (ultralytics' logger)."""
     try:
         from ultralytics.utils import LOGGER
@@ -480,4 +504,4 @@ def _log(text: str) -> None:
         import logging
 
         LOGGER = logging.getLogger("tal")
-    LOGGER.info(f"tal: {text}")
+    (LOGGER.warning if warning else LOGGER.info)(f"tal: {text}")

@@ -55,16 +55,14 @@ def parse_train_args(tokens: Sequence[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for token in tokens:
         if "=" not in token or token.startswith("="):
-            hint = " (ultralytics arguments are key=value, e.g. epochs=3)" if token.startswith("-") or "=" not in token \
-                else ""
-            raise ConfigError(f"{token!r}: expected key=value{hint}")
+            raise ConfigError(f"{token!r}: expected key=value (ultralytics arguments are key=value, e.g. epochs=3)")
         try:
             key, value = parse_key_value_pair(token)
         except (AssertionError, ValueError) as exc:
             raise ConfigError(f"{token!r}: {exc or 'expected key=value'}") from None
         if key in RESERVED:
-            raise ConfigError(f"{token!r}: tal train sets {key} itself"
-                              + (" (give MODEL and DATA as the first two arguments)" if key in ("model", "data") else ""))
+            hint = " (give MODEL and DATA as the first two arguments)" if key in ("model", "data") else ""
+            raise ConfigError(f"{token!r}: tal train sets {key} itself{hint}")
         if key not in DEFAULT_CFG_DICT:
             close = difflib.get_close_matches(key, list(DEFAULT_CFG_DICT), n=3)
             raise ConfigError(f"{token!r}: {key!r} is not an ultralytics training argument"

@@ -35,8 +35,11 @@ def _epoch_ticks(first: int, last: int, most: int = 10) -> list[int]:
     return [first, *inner, last]
 
 
-def _series(records: Sequence[EpochRecord]) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[tuple[int, float]]]]:
-    """Zero-positive rates (percent) and positives per gt, as (epoch, value) points, per line; epochs without gts left out."""
+Points = list[tuple[int, float]]
+
+
+def _series(records: Sequence[EpochRecord]) -> tuple[dict[str, Points], dict[str, Points]]:
+    """Zero-positive rates (percent) and positives per gt as (epoch, value) points, per line (no gts: no point)."""
     rates: dict[str, list[tuple[int, float]]] = {"all": [], **{name: [] for name, _ in BUCKETS}}
     per_gt: dict[str, list[tuple[int, float]]] = {"mean": [], "median": []}
     for r in records:

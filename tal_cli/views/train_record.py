@@ -126,7 +126,8 @@ def document_from_json(doc: dict) -> tuple[RunInfo, list[EpochRecord]]:
         raise ValueError(f"not a tal training record (schema {found!r}, expected {SCHEMA!r})")
     r = doc["run"]
     run = RunInfo(save_dir=str(r["save_dir"]), model=str(r["model"]), data=str(r["data"]), imgsz=r["imgsz"],
-                  epochs=int(r["epochs"]), batch=int(r["batch"]), world_size=int(r["world_size"]), every=int(r["every"]),
+                  epochs=int(r["epochs"]), batch=int(r["batch"]), world_size=int(r["world_size"]),
+                  every=int(r["every"]),
                   names={int(k): str(v) for k, v in r["names"].items()},
                   branches={str(k): settings_from_json(v) for k, v in doc["branches"].items()},
                   versions={str(k): str(v) for k, v in r["versions"].items()})

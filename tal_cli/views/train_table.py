@@ -119,7 +119,8 @@ def worst_table(record: EpochRecord, limit: int) -> Table:
     for name in ("gts", "no pos", "share"):
         table.add_column(name, justify="right", overflow="fold")
     for w in record.worst_images[:limit]:
-        table.add_row(str(display_path(Path(w.file))), str(w.gts), str(w.without_positives), _pct(SizeStats(w.gts, w.without_positives)))
+        table.add_row(str(display_path(Path(w.file))), str(w.gts), str(w.without_positives),
+                      _pct(SizeStats(w.gts, w.without_positives)))
     return table
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..analysis.training import EpochRecord, RunInfo
 from ..core.errors import InputFileError
+from ..readers.paths import display_path
 from ..writers.files import check_folder, save_image, write_text
 
 RECORD_FOLDER = "tal"
@@ -82,8 +83,8 @@ def write_train_chart(path: str | Path, record: TrainRecord) -> Path:
     """The record's chart as a picture (PNG, JPEG or WebP by the suffix)."""
     from ..views.train_chart import train_chart
 
-    return save_image(path, train_chart(record.epochs, title=f"tal train: {record.run.save_dir}",
-                                        subtitle=run_subtitle(record.run)))
+    title = f"tal train: {display_path(Path(record.run.save_dir))}"
+    return save_image(path, train_chart(record.epochs, title=title, subtitle=run_subtitle(record.run)))
 
 
 def run_subtitle(run: RunInfo) -> str:

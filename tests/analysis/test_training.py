@@ -99,7 +99,8 @@ def _naive_outputs(labels, boxes, mask, target_labels, target_scores, fg, gidx, 
             for name in NAMES:
                 out[f"gts_{name}"] += inside[name]
                 out[f"without_{name}"] += inside[name] and n == 0
-    score_sum = sum(float(target_scores[i, an].double().sum()) for i in range(b) for an in range(fg.shape[1]) if fg[i, an])
+    score_sum = sum(float(target_scores[i, an].double().sum())
+                    for i in range(b) for an in range(fg.shape[1]) if fg[i, an])
     return out, counts, classes, score_sum
 
 
@@ -222,3 +223,20 @@ def test_worst_images_order() -> None:
     merged = merge_worst([worst, [ImageStat("z", 5, 5)]], 2)
     assert merged == [ImageStat("z", 5, 5), ImageStat("a", 4, 3)]
     assert worst_of([(rows, None)], 5) == [] and worst_of([(rows[:1], ["x"])], 0) == []
+
+
+def test_strided_inputs_count_the_same() -> None:
+    """Non-contiguous target scores and selection masks take the gather paths, with the same counts."""
+    call = _random_call(2)
+    labels, boxes, mask, tl, ts, fg, gidx = call
+    strided = ts.transpose(0, 1).contiguous().transpose(0, 1)
+    assert not strided.is_contiguous()
+    a = count_outputs(*call, num_classes=4)
+    b = count_outputs(labels, boxes, mask, tl, strided, fg, gidx, num_classes=4)
+    assert torch.equal(a.ints, b.ints) and float(a.target_score_sum) == pytest.approx(float(b.target_score_sum))
+    g = torch.Generator().manual_seed(0)
+    mask_pos = (torch.rand(3, 6, 40, generator=g) < 0.3).to(torch.int8)
+    choosers = mask_pos.sum(-2, dtype=torch.int16)
+    swapped = mask_pos.transpose(0, 2).contiguous().transpose(0, 2)
+    assert not swapped.is_contiguous()
+    assert count_conflicts(choosers, mask_pos, gidx, fg).tolist() == count_conflicts(choosers, swapped, gidx, fg).tolist()

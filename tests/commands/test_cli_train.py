@@ -126,6 +126,7 @@ def test_train_needs_ultralytics() -> None:
     except ImportError:
         result = run("train", "yolov8n.yaml", "data.yaml", "epochs=1")
         assert result.exit_code == 1
-        assert result.stderr == 'Error: tal train needs ultralytics, which is not installed: pip install "tal[ultralytics]"\n'
+        assert result.stderr == ("Error: tal train needs ultralytics, which is not installed: "
+                                 'pip install "tal[ultralytics]"\n')
     else:
         pytest.skip("ultralytics is installed here (tests/ultralytics covers tal train)")

@@ -88,8 +88,9 @@ def test_csv_rows() -> None:
     assert first["reason_zero_metric"] == "9" and first["rerun_unexplained_anchors"] == "0"
     second = dict(zip(CSV_COLUMNS, rows[1]))
     assert second["rerun_batches"] == "" and second["reason_conflict"] == ""
-    unknown = dict(zip(CSV_COLUMNS, csv_rows([EpochRecord(1, "one2many", 0, 0, 0, 0, 0, PerGt(None, None, None), None,
-                                                          None, 0.0, {n: SizeStats(0, 0) for n, _ in BUCKETS}, {})])[0]))
+    nothing = EpochRecord(1, "one2many", 0, 0, 0, 0, 0, PerGt(None, None, None), None, None, 0.0,
+                          {n: SizeStats(0, 0) for n, _ in BUCKETS}, {})
+    unknown = dict(zip(CSV_COLUMNS, csv_rows([nothing])[0]))
     assert unknown["contested"] == "" and unknown["zero_positive_rate"] == "" and unknown["positives_per_gt_mean"] == ""
 
 
