@@ -15,7 +15,10 @@ copy of it (10 % of the side), the others a random box around themselves. The as
 ultralytics' own ``TaskAlignedAssigner`` as its detection loss builds it (topk 10, alpha
 0.5, beta 6, strides 8/16/32).
 
-Three ways of making the same call, measured in the same process on the same tensors:
+First, the monitor's own work alone on one call's tensors (what its hooks compute, with
+ultralytics' own pre-conflict mask for the conflict counts; ``tal``'s re-run), against the
+call itself: the most stable figure on a busy machine. Then three ways of making the same
+call, measured in the same process on the same tensors:
 
 - ``plain``: ``assigner(...)`` alone;
 - ``counters``: with the monitor attached (``every=0``): its forward hooks, the wrapped
@@ -163,6 +166,48 @@ def table(rows, clock: str, heading: str) -> None:
               f"{pct(c_min, c_med, p_min, p_med):>15}  {pct(r_min, r_med, p_min, p_med):>15}")
 
 
+def components(gts: int, rounds: int) -> dict[str, float]:
+    """The monitor's own work for one call, alone, on that call's tensors: fastest of ``rounds``, thread CPU seconds.
+
+    ``counters``: what the hooks compute (outputs, the int16 gt-axis sum and the conflict
+    counts on ultralytics' own pre-conflict mask, the batch-end commit); ``re-run``: ``tal``'s
+    assignment of the inputs and its comparison. ``plain``: the assigner call.
+    """
+    from tal_cli.analysis.training import Counts, conflict_counts, count_conflicts, count_outputs, count_rerun
+    from tal_cli.core.assigner import assign
+    from tal_cli.ultralytics.monitor import assigner_settings
+
+    inputs = make_inputs(gts)
+    assigner, _, _ = build(None)
+    target_labels, _, target_scores, fg, gidx = assigner(*inputs)
+    pd_scores, pd_bboxes, anc, labels, boxes, mask = inputs
+    assigner.bs, assigner.n_max_boxes = BATCH, gts
+    mask_pos, _, _ = assigner.get_pos_mask(pd_scores, pd_bboxes, labels, boxes, anc, mask)
+    settings = assigner_settings(assigner)
+    total = Counts.zeros(CLASSES)
+
+    def counters() -> None:
+        counts = count_outputs(labels, boxes, mask, target_labels, target_scores, fg, gidx, CLASSES)
+        counts.add_(conflict_counts(count_conflicts(mask_pos.sum(-2, dtype=torch.int16), mask_pos, gidx, fg)))
+        total.add_(counts)
+
+    def rerun() -> None:
+        a = assign(pd_scores.float(), pd_bboxes.float(), anc.float(), labels, boxes.float(), mask, settings,
+                   dense_scores=False)
+        count_rerun(a, fg, gidx)
+
+    out = {}
+    for name, func in (("plain", lambda: assigner(*inputs)), ("counters", counters), ("re-run", rerun)):
+        func()
+        times = []
+        for _ in range(rounds):
+            start = time.thread_time()
+            func()
+            times.append(time.thread_time() - start)
+        out[name] = min(times)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gts", type=int, nargs="+", default=[20, 100], help="gts per image, one case each")
@@ -180,6 +225,13 @@ def main() -> None:
         print(f"case: {gts} gts per image", flush=True)
         t = run_case(gts, args.rounds)
         rows.append((gts, t))
+    print()
+    print("the monitor's own work alone, thread CPU time, fastest round; share of the plain call")
+    print(f"{'gts/image':>9}  {'plain ms':>9}  {'counters ms':>11}  {'re-run ms':>9}  {'counters':>9}  {'re-run':>8}")
+    for gts in args.gts:
+        c = components(gts, args.rounds)
+        print(f"{gts:>9}  {1000 * c['plain']:>9.1f}  {1000 * c['counters']:>11.2f}  {1000 * c['re-run']:>9.1f}  "
+              f"{100 * c['counters'] / c['plain']:>8.1f}%  {100 * c['re-run'] / c['plain']:>7.1f}%")
     print()
     table(rows, "cpu", "CPU time of the calling thread, ms per call: fastest round (median); overhead against plain")
     table(rows, "wall", "wall time, ms per call: fastest round (median); overhead against plain")

@@ -57,17 +57,20 @@ def test_empty_batches() -> None:
 def _naive(a) -> list[list[int]]:
     """The codes from the pair lists, one gt at a time in Python."""
     b, m = a.gt_mask.shape
-    pairs = list(zip(a.pair_image.tolist(), a.pair_gt.tolist(), a.pair_anchor.tolist(), a.pair_selected.tolist()))
+    fg, gidx, winner, real = a.fg_mask.tolist(), a.target_gt_idx.tolist(), a.winner.tolist(), a.gt_mask.tolist()
+    pairs_of: dict[tuple[int, int], list[tuple[int, bool]]] = {}
+    for pi, pj, an, sel in zip(a.pair_image.tolist(), a.pair_gt.tolist(), a.pair_anchor.tolist(),
+                               a.pair_selected.tolist()):
+        pairs_of.setdefault((pi, pj), []).append((an, sel))
     out = []
     for i in range(b):
         row = []
         for j in range(m):
-            positives = sum(1 for an in range(a.num_anchors)
-                            if a.fg_mask[i, an] and int(a.target_gt_idx[i, an]) == j)
-            mine = [(an, s) for (pi, pj, an, s) in pairs if pi == i and pj == j]
-            selected = [an for an, s in mine if s]
-            won = [an for an in selected if int(a.winner[i, an]) == j]
-            if not a.gt_mask[i, j] or positives:
+            positives = sum(1 for an in range(a.num_anchors) if fg[i][an] and gidx[i][an] == j)
+            mine = pairs_of.get((i, j), [])
+            selected = [an for an, sel in mine if sel]
+            won = [an for an in selected if winner[i][an] == j]
+            if not real[i][j] or positives:
                 row.append(HAS_POSITIVE)
             elif not mine:
                 row.append(NO_CANDIDATE)

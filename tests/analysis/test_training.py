@@ -77,15 +77,16 @@ def _random_call(seed: int, b: int = 3, m: int = 6, a: int = 40, c: int = 4, dty
 
 def _naive_outputs(labels, boxes, mask, target_labels, target_scores, fg, gidx, c):
     b, m = boxes.shape[:2]
+    fg_, gidx_, mask_ = fg.tolist(), gidx.tolist(), mask[..., 0].tolist()
     out = {"batches": 1, "images": b, "gts": 0, "gts_without_positives": 0, "positives": int(fg.sum())}
     for name in NAMES:
         out[f"gts_{name}"] = out[f"without_{name}"] = 0
     counts, classes = [], {}
     for i in range(b):
         for j in range(m):
-            if not mask[i, j, 0]:
+            if not mask_[i][j]:
                 continue
-            n = sum(1 for an in range(fg.shape[1]) if fg[i, an] and gidx[i, an] == j)
+            n = sum(1 for an in range(len(fg_[i])) if fg_[i][an] and gidx_[i][an] == j)
             counts.append(n)
             x1, y1, x2, y2 = boxes[i, j].double().tolist()
             w, h = x2 - x1, y2 - y1
@@ -100,7 +101,7 @@ def _naive_outputs(labels, boxes, mask, target_labels, target_scores, fg, gidx, 
                 out[f"gts_{name}"] += inside[name]
                 out[f"without_{name}"] += inside[name] and n == 0
     score_sum = sum(float(target_scores[i, an].double().sum())
-                    for i in range(b) for an in range(fg.shape[1]) if fg[i, an])
+                    for i in range(b) for an in range(len(fg_[i])) if fg_[i][an])
     return out, counts, classes, score_sum
 
 

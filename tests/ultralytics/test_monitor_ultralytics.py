@@ -86,11 +86,11 @@ def expected_totals(assigner, calls) -> dict[str, object]:
         # contested and handed: ultralytics' own selection before conflicts, one anchor at a time
         assigner.bs, assigner.n_max_boxes = b, m
         mask_pos, _, _ = assigner.get_pos_mask(pd_scores, pd_bboxes, labels, boxes, anc, mask)
+        chosen, fg_, gidx_ = mask_pos.tolist(), fg.tolist(), gidx.tolist()
         for i in range(b):
-            for an in range(fg.shape[1]):
-                choosers = int(mask_pos[i, :, an].sum())
-                total["contested"] += choosers > 1
-                total["handed"] += bool(fg[i, an]) and not mask_pos[i, gidx[i, an], an]
+            for an in range(len(fg_[i])):
+                total["contested"] += sum(chosen[i][j][an] for j in range(m)) > 1
+                total["handed"] += bool(fg_[i][an]) and not chosen[i][gidx_[i][an]][an]
         # tal's re-run
         a = assign(pd_scores.float(), pd_bboxes.float(), anc.float(), labels, boxes.float(), mask, settings)
         codes = [c for row, mrow in zip(naive_reasons(a), mask[..., 0].tolist()) for c, real in zip(row, mrow) if real]
@@ -100,10 +100,11 @@ def expected_totals(assigner, calls) -> dict[str, object]:
         for k, r in enumerate(REASONS, 1):
             total[f"reason_{r}"] += codes.count(k)
         tied_images = set(a.pair_image[a.pair_tied].tolist())
+        our_fg, our_gidx = a.fg_mask.tolist(), a.target_gt_idx.tolist()
         for i in range(b):
-            for an in range(fg.shape[1]):
-                ours, theirs = bool(a.fg_mask[i, an]), bool(fg[i, an])
-                if ours != theirs or (ours and int(a.target_gt_idx[i, an]) != int(gidx[i, an])):
+            for an in range(len(fg_[i])):
+                ours, theirs = our_fg[i][an], bool(fg_[i][an])
+                if ours != theirs or (ours and our_gidx[i][an] != gidx_[i][an]):
                     total["rerun_differing_anchors"] += 1
                     total["rerun_unexplained_anchors"] += i not in tied_images
         total["rerun_tied_candidates"] += int(a.pair_tied.sum())
