@@ -118,6 +118,7 @@ def run_training(plan: TrainPlan) -> Path:
         raise InputFileError(f"{plan.model}: ultralytics could not load it ({_first_line(exc)})") from None
     if getattr(yolo, "task", "detect") != "detect":
         raise InputFileError(f"{plan.model}: a {yolo.task} model; tal train watches detection training")
+    saved = {name: os.environ.get(name) for name in (ENV_EVERY, ENV_WORST)}
     os.environ[ENV_EVERY], os.environ[ENV_WORST] = str(plan.every), str(plan.worst)  # DDP workers read these
     try:
         yolo.train(data=plan.data, trainer=TalDetectionTrainer, **plan.overrides)
@@ -125,6 +126,12 @@ def run_training(plan: TrainPlan) -> Path:
         raise
     except Exception as exc:  # noqa: BLE001  (a failed run of any kind: one line, the files stay)
         raise TalError(f"training stopped: {_first_line(exc)}") from None
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return Path(yolo.trainer.save_dir)
 
 

@@ -221,7 +221,12 @@ def test_registration_is_idempotent(tmp_path, monkeypatch) -> None:
     with pytest.raises(TypeError, match="expected an ultralytics YOLO model or trainer, got str"):
         add_tal_callbacks("yolov8n.yaml")
     monkeypatch.setenv("TAL_MONITOR_EVERY", "4")
+    monkeypatch.delenv("TAL_MONITOR_WORST", raising=False)
     assert monitor_options_from_env() == {"every": 4}
+    monkeypatch.setenv("TAL_MONITOR_WORST", "x")
+    with pytest.raises(ValueError, match="TAL_MONITOR_WORST='x': expected an integer >= 0"):
+        monitor_options_from_env()
+    monkeypatch.delenv("TAL_MONITOR_WORST")
     trainer = TalDetectionTrainer(overrides=dict(TRAIN, model="yolov8n.yaml", data=str(dataset(tmp_path)),
                                                  project=str(tmp_path), name="t"))
     assert trainer.tal_monitor.every == 4 and find_monitor(trainer.callbacks) is trainer.tal_monitor
@@ -340,6 +345,7 @@ def test_tal_train_and_a_ddp_worker_write_the_same_record(tmp_path) -> None:
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     ddp_rows = list(csv.DictReader(open(tmp_path / "ddp" / "tal" / "epochs.csv")))
     assert ddp_rows == cli_rows and len(cli_rows) == 1 and int(cli_rows[0]["gts"]) > 0
+    assert "TAL_MONITOR_EVERY" not in os.environ  # tal train sets it for its workers only while training
 
 
 @pytest.mark.parametrize("args,message", [
