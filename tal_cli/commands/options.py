@@ -106,3 +106,30 @@ BatchOpt = Annotated[Optional[int], typer.Option(
 SavePredsOpt = Annotated[Optional[Path], typer.Option(
     "--save-preds", metavar="DIR", help="With --model: also keep each image's PREDS file here, as tal export writes it.",
     show_default=False)]
+
+# --- tal train, tal train-report ---------------------------------------------------------------
+
+TrainModelArg = Annotated[str, typer.Argument(
+    help="Ultralytics weights (.pt; ultralytics unpickles it, so only files you trust) or a model YAML "
+         "(yolov8n.yaml, yolo26n.yaml: random weights).", show_default=False)]
+TrainDataArg = Annotated[str, typer.Argument(help="Dataset YAML, as for yolo train data=...", show_default=False)]
+TrainArgsArg = Annotated[Optional[list[str]], typer.Argument(
+    metavar="KEY=VALUE", help="Any yolo train argument, passed through: epochs=3 imgsz=320 batch=16 device=0 ...",
+    show_default=False)]
+EveryOpt = Annotated[int, typer.Option(help="Re-run tal's own assigner on the hooked tensors every N batches (0: never).",
+                                       min=0)]
+WorstOpt = Annotated[int, typer.Option(help="Record the N images with the most gts without positives, per epoch.", min=0)]
+RunDirArg = Annotated[Path, typer.Argument(
+    help="A run folder (runs/detect/train), its tal/ folder, or the epochs.json in it.", show_default=False)]
+BranchOpt = Annotated[Optional[Head], typer.Option(
+    "--branch", help="Show one branch of an end-to-end head (one2many, one2one). Default: every branch recorded.",
+    show_default=False)]
+EpochLimitOpt = Annotated[int, typer.Option("--limit", help="Show the last N epochs (0: all).", min=0)]
+EpochOpt = Annotated[Optional[int], typer.Option(
+    "--epoch", help="The epoch whose worst images (and classes) are listed. Default: the last.", min=1,
+    show_default=False)]
+TrainPlotOpt = Annotated[Optional[Path], typer.Option(
+    "--plot", help="Also write the chart (the run's tal/epochs.png) to this file: .png, .jpg or .webp.",
+    show_default=False)]
+TrainJsonOpt = Annotated[bool, typer.Option("--json", help="Print the record (schema tal.train/1) instead of tables.")]
+TrainByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table of gts without positives per class.")]

@@ -257,6 +257,8 @@ def assign(
     gt_bboxes: Tensor,
     mask_gt: Tensor,
     settings: AssignerSettings,
+    *,
+    dense_scores: bool = True,
 ) -> Assignment:
     """Run task-aligned assignment and keep every stage.
 
@@ -268,6 +270,9 @@ def assign(
         gt_bboxes: ``Tensor[B, M, 4] float, xyxy px``.
         mask_gt: ``Tensor[B, M, 1]`` (or ``[B, M]``), 1 for a real gt, 0 for padding.
         settings: see :class:`~tal_cli.core.settings.AssignerSettings`; ``num_classes`` must be C.
+        dense_scores: build ``target_scores`` (``[B, A, C]``, the largest tensor, often most of
+            the time on CPU); False leaves it None for callers that only count (``target_score``
+            holds the same values, one per anchor).
 
     Returns:
         :class:`~tal_cli.core.assignment.Assignment` on the device of the inputs.
@@ -377,7 +382,9 @@ def assign(
         target_labels = labels.gather(1, gt_idx).clamp(min=0)  # (B, A)
         target_bboxes = gt_bboxes.gather(1, gt_idx[..., None].expand(b, a, 4))  # (B, A, 4)
     target_score = norm.view(b, a)
-    target_scores = _soft_one_hot(target_labels.clamp(max=c - 1), target_score, c)  # (B, A, C)
+    target_scores = None
+    if dense_scores:
+        target_scores = _soft_one_hot(target_labels.clamp(max=c - 1), target_score, c)  # (B, A, C)
 
     return Assignment(
         settings=s,

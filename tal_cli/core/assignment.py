@@ -69,7 +69,8 @@ class Assignment:
         target_gt_idx: ``Tensor[B, A] int64``, gt of each positive; 0 for background.
         target_labels: ``Tensor[B, A] int64``.
         target_bboxes: ``Tensor[B, A, 4] float, xyxy px``.
-        target_scores: ``Tensor[B, A, C] float``, soft one-hot targets.
+        target_scores: ``Tensor[B, A, C] float``, soft one-hot targets (None when built with
+            ``assign(..., dense_scores=False)``).
         target_score: ``Tensor[B, A] float``, each anchor's normalised score (0 on background).
         positive_metric: ``Tensor[B, A] float``, ``t`` of (final gt, anchor); 0 on background
             and for positives handed to a gt that does not contain the anchor.
@@ -100,7 +101,7 @@ class Assignment:
     target_gt_idx: Tensor
     target_labels: Tensor
     target_bboxes: Tensor
-    target_scores: Tensor
+    target_scores: Tensor | None
     target_score: Tensor
     positive_metric: Tensor
     positive_iou: Tensor

@@ -21,14 +21,14 @@ INSTALL_HINT = 'pip install "tal[ultralytics]"'
 MODEL_SUFFIXES = (".pt", ".yaml", ".yml")
 
 
-def import_ultralytics(what: str = "tal export"):
-    """The ``ultralytics`` package, or :class:`MissingExtraError` saying what to install (``what`` needs it)."""
+def import_ultralytics(command: str = "tal export"):
+    """The ``ultralytics`` package, or :class:`MissingExtraError` saying what to install (``command`` needs it)."""
     try:
         import ultralytics
     except ImportError as exc:
         if exc.name == "ultralytics":
-            raise MissingExtraError(f"{what} needs ultralytics, which is not installed: {INSTALL_HINT}") from None
-        raise MissingExtraError(f"{what}: ultralytics is installed but cannot be imported ({exc}); "
+            raise MissingExtraError(f"{command} needs ultralytics, which is not installed: {INSTALL_HINT}") from None
+        raise MissingExtraError(f"{command}: ultralytics is installed but cannot be imported ({exc}); "
                                 f"install what it needs: {INSTALL_HINT}") from None
     return ultralytics
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from ..analysis.reasons import CONFLICT, NO_CANDIDATE, ZERO_METRIC, no_positive_reasons
 from ..core.anchors import Level, anchor_cell
 from ..core.assignment import Assignment
 from ..core.losses import Losses
@@ -201,25 +202,27 @@ def settings_dict(assignment: Assignment) -> dict[str, object]:
             "num_classes": s.num_classes, "strides": list(s.strides)}
 
 
-def _no_positive_reason(row: dict, assignment: Assignment, pair_metrics: list[float], smallest_stride: int) -> str:
+def _no_positive_reason(code: int, row: dict, assignment: Assignment, pair_metrics: list[float],
+                        smallest_stride: int) -> str:
+    """The words for reason ``code`` (:func:`tal_cli.analysis.reasons.no_positive_reasons`) of one gt row."""
     s = assignment.settings
-    if row["candidates"] == 0:
+    if code == NO_CANDIDATE:
         text = (f"no anchor centre inside the box ({row['width']:.1f}x{row['height']:.1f} px; "
                 f"cells are {smallest_stride} px at the finest stride)")
         if not s.uses_floor and min(row["width"], row["height"]) < s.floor_side:
             text += f"; the small-box floor (variant ultralytics) would widen it to {s.floor_side:g} px"
         return text
-    if row["selected"] == 0:
+    if code == ZERO_METRIC:
         n = len(pair_metrics)
         why = ("the predicted boxes there miss it (CIoU <= 0)" if row["_all_iou_zero"]
                else "class score or IoU is 0 there")
         return (f"all {n} candidates have metric 0: {why}; the top-k slots went to zero-valued anchors "
                 "outside the box (tie rule: lower anchor index first)")
-    parts = []
+    parts = []  # CONFLICT or TOPK2: anchors lost to other gts, dropped by topk2, or both
     if row["lost"]:
         who = ", ".join(str(g) for g in row["lost_to"])
         parts.append(f"every selected anchor went to another gt with higher IoU (gt {who})"
-                     if not row["dropped_topk2"] else f"{row['lost']} selected anchors went to gt {who}")
+                     if code == CONFLICT else f"{row['lost']} selected anchors went to gt {who}")
     if row["dropped_topk2"]:
         parts.append(f"{row['dropped_topk2']} dropped by topk2 = {s.topk2}")
     return "; ".join(parts)
@@ -303,6 +306,7 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
     for g, t in zip(pg.tolist(), p_metric.tolist()):
         metrics_by_gt[g].append(t)
     iou_positive = per_gt(pg[a_.pair_iou[sel] > 0])
+    reason_codes = no_positive_reasons(assignment)[b].tolist()
 
     rows = []
     boxes = scene.gt_boxes.tolist()
@@ -327,7 +331,8 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
             row["beyond_reach"] = int(losses.gt_beyond_reach[b, j])
         if pos[j] == 0:
             row["_all_iou_zero"] = iou_positive[j] == 0
-            row["reason"] = _no_positive_reason(row, assignment, metrics_by_gt.get(j, []), min(strides))
+            row["reason"] = _no_positive_reason(reason_codes[j], row, assignment, metrics_by_gt.get(j, []),
+                                                min(strides))
             del row["_all_iou_zero"]
         rows.append(GtRow(**row))
 
