@@ -111,8 +111,9 @@ SavePredsOpt = Annotated[Optional[Path], typer.Option(
 
 TrainModelArg = Annotated[str, typer.Argument(
     help="Ultralytics weights (.pt; ultralytics unpickles it, so only files you trust) or a model YAML "
-         "(yolov8n.yaml, yolo26n.yaml: random weights).", show_default=False)]
-TrainDataArg = Annotated[str, typer.Argument(help="Dataset YAML, as for yolo train data=...", show_default=False)]
+         "(yolov8n.yaml, yolo26n.yaml: random weights).", show_default=False, metavar="MODEL")]
+TrainDataArg = Annotated[str, typer.Argument(help="Dataset YAML, as for yolo train data=...", show_default=False,
+                                             metavar="DATA")]
 TrainArgsArg = Annotated[Optional[list[str]], typer.Argument(
     metavar="KEY=VALUE", help="Any yolo train argument, passed through: epochs=3 imgsz=320 batch=16 device=0 ...",
     show_default=False)]
@@ -120,7 +121,8 @@ EveryOpt = Annotated[int, typer.Option(help="Re-run tal's own assigner on the ho
                                        min=0)]
 WorstOpt = Annotated[int, typer.Option(help="Record the N images with the most gts without positives, per epoch.", min=0)]
 RunDirArg = Annotated[Path, typer.Argument(
-    help="A run folder (runs/detect/train), its tal/ folder, or the epochs.json in it.", show_default=False)]
+    help="A run folder (runs/detect/train), its tal/ folder, or the epochs.json in it.", show_default=False,
+    metavar="RUN_DIR")]
 BranchOpt = Annotated[Optional[Head], typer.Option(
     "--branch", help="Show one branch of an end-to-end head (one2many, one2one). Default: every branch recorded.",
     show_default=False)]

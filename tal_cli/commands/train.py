@@ -8,13 +8,15 @@ from pathlib import Path
 
 import typer
 
-from .common import console, display_path, reports_errors, usage_error, warn
+from .common import TalCommand, console, display_path, reports_errors, usage_error, warn
 from .options import (
     BranchOpt, EpochLimitOpt, EpochOpt, EveryOpt, RunDirArg, TrainArgsArg, TrainByClassOpt, TrainDataArg,
     TrainJsonOpt, TrainModelArg, TrainPlotOpt, WorstOpt,
 )
 
 HELP = dict(
+    cls=TalCommand,
+    short_help="Train with ultralytics, recording per epoch which gts get no positive, and why.",
     epilog='\b\nNeeds the ultralytics extra: pip install "tal[ultralytics]".\n'
     "Exit codes: 0 done, 1 bad input, ultralytics missing or training failed, 2 bad usage.\n\n\b\nExamples:\n"
     "  tal train yolov8n.yaml samples/hubble-train.yaml epochs=3 imgsz=320\n"
@@ -24,6 +26,8 @@ HELP = dict(
 )
 
 REPORT_HELP = dict(
+    cls=TalCommand,
+    short_help="Show what the training monitor recorded for a run: tables, chart, JSON.",
     epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage.\n\n\b\nExamples:\n"
     "  tal train-report runs/detect/train\n"
     "  tal train-report runs/detect/train --branch one2one --limit 0\n"

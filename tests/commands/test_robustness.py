@@ -176,7 +176,7 @@ def test_help_has_no_placeholders_and_uncut_summaries() -> None:
     for command in ("assign", "sweep", "export"):
         text = run(command, "--help").stdout
         assert "{" not in text.split("\n")[0] and "<path>" not in text and "<list[Path]>" not in text, command
-    assert run("assign", "--help").stdout.split("\n")[0].endswith(" assign [OPTIONS] IMAGE LABELS PREDS")
+    assert run("assign", "--help").stdout.split("\n")[0].endswith(" assign [OPTIONS] IMAGE LABELS [PREDS]")
 
 
 def test_samples_left_untouched() -> None:
