@@ -103,8 +103,11 @@ def _label_text(rng: random.Random, pool: list[str], defect: str | None) -> str 
     return "\n".join(rows) + "\n"
 
 
-def write_dataset(root: Path, images: int, seed: int) -> dict[str, int]:
-    """Write ``root/images/train``, ``root/labels/train`` and ``root/data.yaml``; returns the defects written."""
+def write_dataset(root: Path, images: int, seed: int, defects: float = 1.0) -> dict[str, int]:
+    """Write ``root/images/train``, ``root/labels/train`` and ``root/data.yaml``; returns the defects written.
+
+    ``defects`` scales how often each defect of :data:`DEFECTS` is drawn (a small test set wants more).
+    """
     from PIL import Image
 
     rng = random.Random(seed)
@@ -121,7 +124,7 @@ def write_dataset(root: Path, images: int, seed: int) -> dict[str, int]:
     (root / "labels" / "train").mkdir(parents=True)
     (root / "data.yaml").write_text(f"path: .\ntrain: images/train\nval: images/train\n"
                                     f"names: [{', '.join(f'c{i}' for i in range(NUM_CLASSES))}]\n")
-    names, weights = list(DEFECTS), list(DEFECTS.values())
+    names, weights = list(DEFECTS), [p * defects for p in DEFECTS.values()]
     counts: dict[str, int] = {}
     for i in range(images):
         r = rng.random()
@@ -145,6 +148,11 @@ def write_dataset(root: Path, images: int, seed: int) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- workers
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_kb() -> tuple[int, int]:
     """Peak resident memory (KiB) of this process and of its largest finished child."""
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
@@ -170,9 +178,9 @@ def worker_ultralytics(data: Path, verdicts: Path) -> dict:
     devnull = open(os.devnull, "w")  # its progress bar
     saved, sys.stderr = sys.stderr, devnull
     try:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         out = dataset.cache_labels(cache)
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     finally:
         sys.stderr = saved
     for path in cache.parent.glob("bench.cache*"):
@@ -183,7 +191,7 @@ def worker_ultralytics(data: Path, verdicts: Path) -> dict:
             n = kept.get(image)
             status = "dropped" if n is None else ("background" if n == 0 else "kept")
             fh.write(json.dumps([image, status, n or 0]) + "\n")
-    return {"seconds": seconds, "peak_kb": _peak_kb()[0], "threads": NUM_THREADS, "files": len(images)}
+    return {"seconds": seconds, "cpu": cpu, "peak_kb": _peak_kb()[0], "threads": NUM_THREADS, "files": len(images)}
 
 
 def worker_tal(data: Path, verdicts: Path, imgsz: list[int], variants: list[str], workers: int | None,
@@ -200,13 +208,14 @@ def worker_tal(data: Path, verdicts: Path, imgsz: list[int], variants: list[str]
         def on_file(f) -> None:
             fh.write(json.dumps([f.image, f.status, f.gts]) + "\n")
 
-        t = time.perf_counter()
+        t, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
         plan = plan_check([source], imgsz=imgsz, variant=variants, split="train", workers=workers)
         result = run_check(plan, on_file=on_file)
         seconds = time.perf_counter() - t
+        cpu = time.process_time() - cpu + _children_cpu() - children  # this process and its workers
     me, children = _peak_kb()
     row = result.rows[0]
-    return {"seconds": seconds, "peak_kb": me, "worker_peak_kb": children, "workers": plan.workers,
+    return {"seconds": seconds, "cpu": cpu, "peak_kb": me, "worker_peak_kb": children, "workers": plan.workers,
             "files": result.total.images, "settings": [r.label for r in result.rows],
             "zero_candidate": row.zero_candidate, "gts": row.gts}
 
@@ -251,6 +260,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=2, help="alternating timed runs of each contender")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--defects", type=float, default=1.0, help="scale of the defect rates (1: about 6 %% of files)")
     parser.add_argument("--workers", type=int, default=None, help="tal's worker processes (default: CPU count)")
     parser.add_argument("--tal-imgsz", type=int, nargs="+", default=[], help="tal check --imgsz (default: config)")
     parser.add_argument("--tal-variant", nargs="+", default=[], help="tal check --variant (default: config)")
@@ -283,7 +293,7 @@ def main() -> None:
         root = Path(tmp.name) / "data"
     try:
         t = time.perf_counter()
-        defects = write_dataset(root, args.images, args.seed)
+        defects = write_dataset(root, args.images, args.seed, args.defects)
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
         print(f"data: {args.images} images in {root} ({size / 1e6:.0f} MB, written in {time.perf_counter() - t:.1f} s); "
               f"defects: {', '.join(f'{k} {v}' for k, v in sorted(defects.items()) if k != 'clean')}", flush=True)
@@ -301,27 +311,33 @@ def main() -> None:
             for kind in (order if r % 2 == 0 else order[::-1]):
                 python = ul_python if kind == "ultralytics" else sys.executable
                 runs[kind].append(run_worker(python, kind, data, out / f"{kind}.jsonl", tal_args))
-                print(f"round {r + 1}: {kind:11s} {runs[kind][-1]['seconds']:7.2f} s", flush=True)
+                print(f"round {r + 1}: {kind:11s} {runs[kind][-1]['seconds']:7.2f} s "
+                      f"(CPU {runs[kind][-1]['cpu']:6.2f} s)", flush=True)
         tal_s = statistics.median(x["seconds"] for x in runs["tal"])
+        tal_cpu = statistics.median(x["cpu"] for x in runs["tal"])
         t0 = runs["tal"][0]
         print(f"tal check:   {tal_s:7.2f} s = {args.images / tal_s:7.0f} images/s; {t0['workers']} worker processes, "
               f"settings {', '.join(t0['settings'])}; peak memory {t0['peak_kb'] / 1024:.0f} MiB (main), "
               f"{t0['worker_peak_kb'] / 1024:.0f} MiB (largest worker); {t0['gts']} gts, {t0['zero_candidate']} "
               "without a candidate")
-        result = {"images": args.images, "tal_seconds": tal_s, "tal_peak_mib": t0["peak_kb"] / 1024,
+        print(f"             CPU {tal_cpu:7.2f} s = {tal_cpu / args.images * 1e3:.3f} ms per image, all processes")
+        result = {"images": args.images, "tal_seconds": tal_s, "tal_cpu": tal_cpu, "tal_peak_mib": t0["peak_kb"] / 1024,
                   "tal_worker_peak_mib": t0["worker_peak_kb"] / 1024}
         if ul_python:
             ul_s = statistics.median(x["seconds"] for x in runs["ultralytics"])
+            ul_cpu = statistics.median(x["cpu"] for x in runs["ultralytics"])
             u0 = runs["ultralytics"][0]
             print(f"ultralytics: {ul_s:7.2f} s = {args.images / ul_s:7.0f} images/s; YOLODataset.cache_labels, "
                   f"{u0['threads']} thread(s) in its pool; peak memory {u0['peak_kb'] / 1024:.0f} MiB")
-            print(f"ratio:       tal check is {ul_s / tal_s:.2f}x as fast as ultralytics' label-cache build")
+            print(f"             CPU {ul_cpu:7.2f} s = {ul_cpu / args.images * 1e3:.3f} ms per image")
+            print(f"ratio:       tal check is {ul_s / tal_s:.2f}x as fast as ultralytics' label-cache build (wall "
+                  f"time, medians); it uses {tal_cpu / ul_cpu:.2f}x its CPU time")
             diff = compare(out / "tal.jsonl", out / "ultralytics.jsonl")
             print(f"verdicts:    {'identical on every file' if not diff else f'{len(diff)} files disagree'} "
                   f"({args.images} files: kept / background / dropped and gts per file)")
             for line in diff[:50]:
                 print(f"  {line}")
-            result.update(ultralytics_seconds=ul_s, ratio=ul_s / tal_s, disagreements=len(diff),
+            result.update(ultralytics_seconds=ul_s, ultralytics_cpu=ul_cpu, ratio=ul_s / tal_s, disagreements=len(diff),
                           ultralytics_peak_mib=u0["peak_kb"] / 1024)
         else:
             print("ultralytics: not found (give --ultralytics-python, $ULTRALYTICS_PYTHON or ../ulvenv); tal alone")

@@ -81,7 +81,7 @@ def never_table(rows: Sequence[CheckRow]) -> Table:
         table.add_column(name, justify=justify, overflow="fold")
     for r in rows:
         table.add_row(r.label, str(r.gts), _count_rate(r.zero_candidate, r.gts),
-                      *(f"{s.zero}/{s.gts}\n{100 * s.rate:.1f}%" if s.gts else "-" for s in r.by_size.values()),
+                      *(f"{s.zero} of {s.gts}\n{100 * s.rate:.1f}%" if s.gts else "-" for s in r.by_size.values()),
                       style="red" if r.zero_candidate else None)
     return table
 
