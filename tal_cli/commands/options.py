@@ -86,7 +86,7 @@ CheckJsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON docum
 CheckPlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of the gts with no candidate, by size and by class.", show_default=False)]
 CheckByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table of the gts with no candidate per class.")]
 FilesLimitOpt = Annotated[int, typer.Option("--limit", help="List at most N files worth a look (0: all).", min=0)]
-WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Processes that read the files. Default: the CPU count.", min=1, show_default=False)]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Processes that read the files. Default: one per CPU (at most 8).", min=1, show_default=False)]
 MaxZeroCandidateOpt = Annotated[Optional[list[str]], typer.Option(
     "--max-zero-candidate-rate", metavar="[BUCKET=]RATE",
     help="CI gate: fail (exit 3) when, under any setting, more than RATE (0..1) of the gts have no candidate anchor; "

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from ..analysis.check import CheckRow, SizeCount
-from .plot import BACKGROUND, GRID, INK, MUTED, STRIPE, ZERO_ALL, ZERO_SIZES, _font, _nice_max, _num, _ticks
+from .plot import GRID, INK, MUTED, STRIPE, ZERO_ALL, ZERO_SIZES, _font, _nice_max, _num, _ticks, chart_canvas
 
 #: Most classes drawn in the grid (the rest are counted below it).
 MAX_CLASSES = 30
@@ -30,7 +30,7 @@ def check_chart(rows: Sequence[CheckRow], names: dict[int, str], title: str = "t
     """A PNG-ready RGB image of the zero-candidate rates per setting: by size (bars) and by class (a grid)."""
     from PIL import Image, ImageDraw
 
-    f_title, f_text, f_small = _font(22), _font(15), _font(13)
+    f_text, f_small = _font(15), _font(13)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
     def width(text: str, font) -> int:
@@ -57,12 +57,7 @@ def check_chart(rows: Sequence[CheckRow], names: dict[int, str], title: str = "t
     grid_h = (1 + len(shown)) * cell_h + (cell_h if len(classes) > len(shown) else 0) + 8
     w = margin + label_w + panel_w + (gap + grid_w if grid_w else 0) + margin
     h = header_h + max(left_h, grid_h) + margin
-    img = Image.new("RGB", (w, h), BACKGROUND)
-    d = ImageDraw.Draw(img)
-
-    d.text((margin, 14), title, fill=INK, font=f_title)
-    if subtitle:
-        d.text((margin, 44), subtitle, fill=MUTED, font=f_small)
+    img, d = chart_canvas(w, h, title, subtitle)
     x1 = margin + label_w
     x2 = x1 + panel_w + gap
     top = header_h

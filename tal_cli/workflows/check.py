@@ -22,7 +22,7 @@ import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..analysis.check import (
@@ -42,6 +42,8 @@ from ..writers.files import atomic_write, check_writable, save_image
 CHUNK = 64
 #: Fewer files than this are judged in this process.
 POOL_MIN_FILES = 4 * CHUNK
+#: Worker processes by default: one per CPU, at most this many (file reading stops scaling).
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,9 @@ class CheckResult:
         """Every split added up."""
         out = SplitCounts(None)
         for s in self.splits:
-            for name in ("images", "kept", "backgrounds", "dropped", "duplicates", "duplicate_files", "rewritten",
-                         "gts", "label_files"):
-                setattr(out, name, getattr(out, name) + getattr(s, name))
+            for f in fields(SplitCounts):
+                if f.name != "split":
+                    setattr(out, f.name, getattr(out, f.name) + getattr(s, f.name))
         return out
 
 
@@ -126,7 +128,7 @@ def plan_check(source: Sequence[str | Path] = (), *, config: str | Path | None =
         topk: K for "fewer candidates than topk" (None: the config's).
         split: one split of a dataset YAML (None: every split it has).
         names: a dataset YAML with class ``names`` (and ``kpt_shape``).
-        workers: processes judging files (None: the CPU count).
+        workers: processes judging files (None: one per CPU, at most :data:`MAX_WORKERS`).
         outputs: files to be written after the check (None entries are ignored).
 
     Raises:
@@ -154,7 +156,7 @@ def plan_check(source: Sequence[str | Path] = (), *, config: str | Path | None =
         num_classes, classes_of = len(given), f"--names {names}"
     else:
         num_classes, classes_of = None, ""
-    count = os.cpu_count() or 1
+    count = min(os.cpu_count() or 1, MAX_WORKERS)
     return CheckPlan(cfg, settings, src, given, num_classes, classes_of, kpt_shape or src.kpt_shape, verify_images,
                      max(1, workers if workers is not None else count), written)
 

@@ -14,13 +14,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
-
-from tal_cli.cli import app
 
 from ..conftest import SAMPLES, sample
+from .test_loader_rules import run, run_json
 
-runner = CliRunner()
 COFFEE = sample("coffee")[0]
 NAMES = "names: [a, b, c, d, e, f, g, h]\n"
 
@@ -32,16 +29,6 @@ LABELS = {  # train/<stem>.txt: what ultralytics keeps, drops or reorders
     "classbig": "9 0.5 0.5 0.2 0.2\n",
     "empty": "",
 }
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def run_json(*args: object) -> dict:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def bad_tree(root: Path) -> Path:
