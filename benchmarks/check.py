@@ -122,7 +122,7 @@ def write_dataset(root: Path, images: int, seed: int, defects: float = 1.0) -> d
     pool = list(dict.fromkeys(_row(rng) for _ in range(200_000)))
     (root / "images" / "train").mkdir(parents=True)
     (root / "labels" / "train").mkdir(parents=True)
-    (root / "data.yaml").write_text(f"path: .\ntrain: images/train\nval: images/train\n"
+    (root / "data.yaml").write_text(f"train: images/train\nval: images/train\n"
                                     f"names: [{', '.join(f'c{i}' for i in range(NUM_CLASSES))}]\n")
     names, weights = list(DEFECTS), [p * defects for p in DEFECTS.values()]
     counts: dict[str, int] = {}
