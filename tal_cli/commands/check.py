@@ -24,6 +24,7 @@ class CheckCommand(ListOptionsCommand):
 
 
 HELP = dict(
+    short_help="Before training, from labels alone: what ultralytics drops, which gts can never get a positive.",
     cls=CheckCommand,
     epilog="\b\nExit codes: 0 done, 1 bad input, 2 bad usage, 3 a CI gate was violated.\n\n\b\nExamples:\n"
     "  tal check samples/ --names samples/data.yaml\n"
