@@ -1,6 +1,6 @@
 """The ``tal`` command line: the Typer app, assembled from one module per command.
 
-Each command lives in :mod:`tal_cli.commands` (``assign``, ``sweep``, ``export``, ``train``) and is a thin
+Each command lives in :mod:`tal_cli.commands` (``assign``, ``sweep``, ``export``, ``check``, ``train``) and is a thin
 layer over a library function. Nothing here imports torch or Pillow, so that ``tal --help``
 and ``tal --version`` answer at once.
 """
@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .commands import assign, export, sweep, train
+from .commands import assign, check, export, sweep, train
 from .commands.sweep import expand_list_options  # noqa: F401  (part of the CLI's tested surface)
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ def _root(
 app.command("assign", **assign.HELP)(assign.assign)
 app.command("sweep", **sweep.HELP)(sweep.sweep)
 app.command("export", **export.HELP)(export.export)
+app.command("check", **check.HELP)(check.check)
 app.command("train", **train.HELP)(train.train)
 app.command("train-report", **train.REPORT_HELP)(train.train_report)
 

@@ -119,7 +119,7 @@ def test_only_the_integration_imports_ultralytics() -> None:
 def test_help_imports_neither_torch_nor_pillow() -> None:
     code = ("import sys; from tal_cli.cli import app\n"
             "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-            "for sub in ('assign', 'sweep', 'export', 'train', 'train-report'):\n"
+            "for sub in ('assign', 'sweep', 'export', 'check', 'train', 'train-report'):\n"
             "    try:\n        app([sub, '--help'])\n    except SystemExit:\n        pass\n"
             "heavy = sorted(m for m in ('torch', 'PIL', 'numpy', 'ultralytics') if m in sys.modules)\n"
             "print('HEAVY', heavy)")

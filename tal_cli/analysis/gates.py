@@ -1,8 +1,9 @@
 """CI gates: thresholds on an assignment's outcome, checked after the full result is shown.
 
 A gate is ``--max-zero-positive-rate RATE`` (overall, or for one COCO size bucket as
-``small=RATE``) or ``--min-positives-per-gt N`` (mean positives per gt, overall). Pure: builds
-results, prints nothing.
+``small=RATE``) or ``--min-positives-per-gt N`` (mean positives per gt, overall); ``tal check``
+adds ``--max-zero-candidate-rate [BUCKET=]RATE`` (gts with no candidate anchor) and
+``--strict`` (no file that ultralytics' loader drops). Pure: builds results, prints nothing.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ from dataclasses import dataclass
 
 from ..core.errors import ConfigError
 
-#: Exit code of ``tal assign`` / ``tal sweep`` when a gate is violated.
+#: Exit code of ``tal assign`` / ``tal sweep`` / ``tal check`` when a gate is violated.
 EXIT_GATE = 3
 BUCKETS = ("small", "medium", "large")
-OPTIONS = {"zero_positive_rate": "--max-zero-positive-rate", "positives_per_gt": "--min-positives-per-gt"}
+OPTIONS = {"zero_positive_rate": "--max-zero-positive-rate", "positives_per_gt": "--min-positives-per-gt",
+           "zero_candidate_rate": "--max-zero-candidate-rate", "dropped_files": "--strict"}
+#: Rates of gts, per bucket or overall, and the words for them.
+RATES = {"zero_positive_rate": "zero-positive rate", "zero_candidate_rate": "zero-candidate rate"}
+#: The metric ``positives_per_gt`` is a lower bound; every other one an upper bound.
+LOWER_BOUNDS = ("positives_per_gt",)
 
 
 @dataclass(frozen=True)
 class Gate:
-    """One threshold. ``metric``: ``zero_positive_rate`` (upper bound, 0..1) or
-    ``positives_per_gt`` (lower bound); ``bucket``: None for all gts, or a size bucket."""
+    """One threshold. ``metric``: ``zero_positive_rate`` or ``zero_candidate_rate`` (upper bounds,
+    0..1), ``positives_per_gt`` (lower bound) or ``dropped_files`` (upper bound 0, ``--strict``);
+    ``bucket``: None for all gts, or a size bucket."""
 
     metric: str
     limit: float
@@ -30,6 +37,8 @@ class Gate:
     @property
     def text(self) -> str:
         """The gate as it is written on the command line."""
+        if self.metric == "dropped_files":
+            return OPTIONS[self.metric]
         value = f"{self.bucket}={self.limit:g}" if self.bucket else f"{self.limit:g}"
         return f"{OPTIONS[self.metric]} {value}"
 
@@ -37,7 +46,7 @@ class Gate:
         """None (evaluated over 0 gts) fails: a run that found no gts proves nothing."""
         if value is None:
             return False
-        return value <= self.limit if self.metric == "zero_positive_rate" else value >= self.limit
+        return value >= self.limit if self.metric in LOWER_BOUNDS else value <= self.limit
 
 
 @dataclass(frozen=True)
@@ -53,33 +62,32 @@ class GateResult:
         return self.gate.passes(self.value)
 
     def message(self) -> str:
-        what = "zero-positive rate" if self.gate.metric == "zero_positive_rate" else "positives per gt"
+        metric = self.gate.metric
+        if metric == "dropped_files":
+            n = int(self.value or 0)
+            return f"{self.gate.text} violated by {self.subject}: ultralytics' loader drops {n} file{'s' if n != 1 else ''}"
+        rate = metric in RATES
+        what = RATES.get(metric, "positives per gt")
         where = f" of {self.gate.bucket} gts" if self.gate.bucket else ""
         if self.value is None:
             gts = f"{self.gate.bucket} gts" if self.gate.bucket else "gts"
             return (f"{self.gate.text} cannot pass on {self.subject}: evaluated over 0 {gts} (were the labels "
                     "found?)")
-        shown = (f"{100 * self.value:.1f}%" if self.gate.metric == "zero_positive_rate" else f"{self.value:.2f}")
-        limit = (f"{100 * self.gate.limit:.1f}%" if self.gate.metric == "zero_positive_rate" else f"{self.gate.limit:g}")
-        relation = ">" if self.gate.metric == "zero_positive_rate" else "<"
+        shown = f"{100 * self.value:.1f}%" if rate else f"{self.value:.2f}"
+        limit = f"{100 * self.gate.limit:.1f}%" if rate else f"{self.gate.limit:g}"
+        relation = ">" if rate else "<"
         return f"{self.gate.text} violated by {self.subject}: {what}{where} {shown} {relation} {limit}"
 
 
-def parse_gates(max_zero_positive_rate: Iterable[str] = (), min_positives_per_gt: Iterable[str] = ()) -> list[Gate]:
-    """Gates from option values such as ``"0.05"``, ``"small=0.2"`` and ``"3"``.
+def parse_gates(max_zero_positive_rate: Iterable[str] = (), min_positives_per_gt: Iterable[str] = (),
+                max_zero_candidate_rate: Iterable[str] = (), strict: bool = False) -> list[Gate]:
+    """Gates from option values such as ``"0.05"``, ``"small=0.2"`` and ``"3"``, and ``--strict``.
 
     Raises:
         ConfigError: a value that is not a number in range or names an unknown bucket.
     """
-    gates = []
-    for raw in max_zero_positive_rate:
-        bucket, _, number = raw.rpartition("=")
-        if bucket and bucket not in BUCKETS:
-            raise ConfigError(f"--max-zero-positive-rate {raw}: unknown size bucket {bucket!r}; use {', '.join(BUCKETS)}")
-        limit = _number(f"--max-zero-positive-rate {raw}", number)
-        if not 0 <= limit <= 1:
-            raise ConfigError(f"--max-zero-positive-rate {raw}: expected a rate in 0..1, got {limit:g}")
-        gates.append(Gate("zero_positive_rate", limit, bucket or None))
+    gates = [_rate_gate("zero_positive_rate", raw) for raw in max_zero_positive_rate]
+    gates += [_rate_gate("zero_candidate_rate", raw) for raw in max_zero_candidate_rate]
     for raw in min_positives_per_gt:
         if "=" in raw:
             raise ConfigError(f"--min-positives-per-gt {raw}: expected a number (over all gts), got a bucket")
@@ -87,7 +95,21 @@ def parse_gates(max_zero_positive_rate: Iterable[str] = (), min_positives_per_gt
         if limit < 0:
             raise ConfigError(f"--min-positives-per-gt {raw}: expected a number >= 0, got {limit:g}")
         gates.append(Gate("positives_per_gt", limit))
+    if strict:
+        gates.append(Gate("dropped_files", 0))
     return gates
+
+
+def _rate_gate(metric: str, raw: str) -> Gate:
+    """``RATE`` or ``BUCKET=RATE`` of a rate option."""
+    option = OPTIONS[metric]
+    bucket, _, number = raw.rpartition("=")
+    if bucket and bucket not in BUCKETS:
+        raise ConfigError(f"{option} {raw}: unknown size bucket {bucket!r}; use {', '.join(BUCKETS)}")
+    limit = _number(f"{option} {raw}", number)
+    if not 0 <= limit <= 1:
+        raise ConfigError(f"{option} {raw}: expected a rate in 0..1, got {limit:g}")
+    return Gate(metric, limit, bucket or None)
 
 
 def _number(where: str, text: str) -> float:
@@ -102,19 +124,29 @@ def _number(where: str, text: str) -> float:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the gates look at: gts, positives and gts without positives, overall and per bucket."""
+    """What the gates look at: gts, positives and gts without positives, overall and per bucket;
+    for ``tal check``, gts without candidates (overall and per bucket) and dropped files."""
 
     gts: int
     positives: int
     without_positives: int
     bucket_gts: dict[str, int]
     bucket_without: dict[str, int]
+    without_candidates: int = 0
+    bucket_without_candidates: dict[str, int] | None = None
+    dropped: int = 0
 
     def value(self, gate: Gate) -> float | None:
         if gate.metric == "positives_per_gt":
             return self.positives / self.gts if self.gts else None
-        gts = self.bucket_gts[gate.bucket] if gate.bucket else self.gts
-        without = self.bucket_without[gate.bucket] if gate.bucket else self.without_positives
+        if gate.metric == "dropped_files":
+            return float(self.dropped)
+        if gate.metric == "zero_candidate_rate":
+            overall, buckets = self.without_candidates, self.bucket_without_candidates or {}
+        else:
+            overall, buckets = self.without_positives, self.bucket_without
+        gts = self.bucket_gts.get(gate.bucket, 0) if gate.bucket else self.gts
+        without = buckets.get(gate.bucket, 0) if gate.bucket else overall
         return without / gts if gts else None
 
 

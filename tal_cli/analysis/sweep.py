@@ -189,7 +189,7 @@ class _Totals:
         self.cls[name] = cur
 
 
-def _size_bin(boxes: torch.Tensor) -> torch.Tensor:
+def size_bin(boxes: torch.Tensor) -> torch.Tensor:
     """Size class index (0 small, 1 medium, 2 large) of ``Tensor[N, 4] xyxy px`` boxes; area in float64."""
     b = boxes.double()
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
@@ -333,7 +333,7 @@ def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting
             first_batch[0] = False
         if n_images[0] + len(batch) >= 1 << (63 - _ANCHOR_BITS - _GT_BITS):
             raise TalError("too many images for one sweep")
-        sizes = torch.cat([_size_bin(s.gt_boxes) for s in batch])
+        sizes = torch.cat([size_bin(s.gt_boxes) for s in batch])
         classes = torch.cat([s.gt_classes for s in batch])
         inputs = batch_inputs(batch)
         first_keys = None

@@ -76,6 +76,25 @@ CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Also write the ro
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of positives per gt and gts without positives.", show_default=False, metavar="FILE")]
 ByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table per class (and by_class to the JSON rows).")]
 
+# --- tal check: --imgsz and --variant take several values, as tal sweep's lists ---------------
+
+CheckSourceArg = Annotated[Optional[list[Path]], typer.Argument(help="Nothing (the config's samples), a dataset YAML (every split, or --split), a dataset folder (images/, labels/), or IMAGE LABELS.", show_default=False)]
+ImgszListOpt = Annotated[Optional[list[str]], typer.Option("--imgsz", metavar="N...", help="Input sizes to check (NxN, multiples of the largest stride). Default: the config's.", show_default=False)]
+CheckVariantOpt = Annotated[Optional[list[str]], typer.Option("--variant", metavar="V...", help="Variants to check: yolov8, ultralytics (small-box floor). Default: the config's.", show_default=False)]
+CheckSplitOpt = Annotated[Optional[str], typer.Option("--split", help="One split of a dataset YAML (train, val, test). Default: every split it has.", show_default=False)]
+CheckTopkOpt = Annotated[Optional[int], typer.Option("--topk", help="K: gts with fewer candidates than K get fewer than K positives. Default: the config's.", min=1, show_default=False)]
+VerifyImagesOpt = Annotated[bool, typer.Option("--verify-images", help="Run Pillow's verify() on every image, as ultralytics' loader does (slower; default: headers only).")]
+CheckJsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (schema tal.check/1, every file's verdict included) instead of tables.")]
+CheckPlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of the gts with no candidate, by size and by class.", show_default=False)]
+CheckByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table of the gts with no candidate per class.")]
+FilesLimitOpt = Annotated[int, typer.Option("--limit", help="List at most N files worth a look (0: all).", min=0)]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", help="Processes that read the files. Default: one per CPU (at most 8).", min=1, show_default=False)]
+MaxZeroCandidateOpt = Annotated[Optional[list[str]], typer.Option(
+    "--max-zero-candidate-rate", metavar="[BUCKET=]RATE",
+    help="CI gate: fail (exit 3) when, under any setting, more than RATE (0..1) of the gts have no candidate anchor; "
+         "BUCKET small, medium or large limits it to that COCO size. Repeatable.", show_default=False)]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="CI gate: fail (exit 3) when ultralytics' loader would drop any file.")]
+
 # --- tal export ------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(

@@ -32,13 +32,15 @@ def _list_value(kind: str, token: str) -> bool:
     return all(p in (v.value for v in Variant) for p in parts)
 
 
-def expand_list_options(args: list[str]) -> list[str]:
+def expand_list_options(args: list[str], options: dict[str, str] | None = None) -> list[str]:
     """``--topk 5 10 13`` -> ``--topk 5 --topk 10 --topk 13`` (click gives an option one value).
 
     After a list option's first value, following tokens that look like values of that option
     (numbers; for ``--variant`` its names) are taken as more values; anything else (a SOURCE
-    path, another option, ``--``) ends the list.
+    path, another option, ``--``) ends the list. ``options``: list option -> ``"number"`` or
+    ``"variant"`` (default: ``tal sweep``'s).
     """
+    options = _LIST_OPTIONS if options is None else options
     out, i = [], 0
     while i < len(args):
         token = args[i]
@@ -46,24 +48,29 @@ def expand_list_options(args: list[str]) -> list[str]:
             out.extend(args[i:])
             break
         name, eq, _ = token.partition("=")
-        if name not in _LIST_OPTIONS:
+        if name not in options:
             out.append(token)
             i += 1
             continue
         take = 1 if eq else 2  # the option and its first value, as click reads them
         out.extend(args[i:i + take])
         i += take
-        while i < len(args) and _list_value(_LIST_OPTIONS[name], args[i]):
+        while i < len(args) and _list_value(options[name], args[i]):
             out.extend((name, args[i]))
             i += 1
     return out
 
 
 class ListOptionsCommand(TalCommand):
-    """A command whose list options also accept space-separated values (``--topk 5 10 13``)."""
+    """A command whose list options also accept space-separated values (``--topk 5 10 13``).
+
+    ``list_options``: which options are lists, and what their values look like.
+    """
+
+    list_options: dict[str, str] = _LIST_OPTIONS
 
     def parse_args(self, ctx, args):
-        return super().parse_args(ctx, expand_list_options(list(args)))
+        return super().parse_args(ctx, expand_list_options(list(args), self.list_options))
 
 
 def list_values(option: str, raw: Optional[list[str]], convert, ok, expected: str) -> list:

@@ -53,12 +53,24 @@ def make_anchors(
     """
     points, strides = [], []
     for lv in levels:
-        xs = (torch.arange(lv.width, dtype=dtype, device=device) + 0.5) * lv.stride
-        ys = (torch.arange(lv.height, dtype=dtype, device=device) + 0.5) * lv.stride
+        xs, ys = level_centres(lv, dtype, device)
         yy, xx = torch.meshgrid(ys, xs, indexing="ij")
         points.append(torch.stack((xx, yy), -1).reshape(-1, 2))
         strides.append(torch.full((lv.size,), float(lv.stride), dtype=dtype, device=device))
     return torch.cat(points), torch.cat(strides)
+
+
+def level_centres(level: Level, dtype: torch.dtype = torch.float32,
+                  device: torch.device | str | None = None) -> tuple[Tensor, Tensor]:
+    """The centre coordinates of one level's columns and rows: ``(j + 0.5) s`` and ``(i + 0.5) s``.
+
+    Returns:
+        ``xs``: ``Tensor[width]`` px, ``ys``: ``Tensor[height]`` px, both increasing; the anchors
+        of :func:`make_anchors` are every ``(xs[j], ys[i])``, bit for bit.
+    """
+    xs = (torch.arange(level.width, dtype=dtype, device=device) + 0.5) * level.stride
+    ys = (torch.arange(level.height, dtype=dtype, device=device) + 0.5) * level.stride
+    return xs, ys
 
 
 def anchor_cell(anchor: int, levels: Sequence[Level]) -> tuple[int, int, int]:

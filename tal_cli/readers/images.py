@@ -47,8 +47,16 @@ class Letterbox:
         dw, dh = (iw - new_w) / 2, (ih - new_h) / 2
         return cls(orig_hw, input_hw, r, (new_w, new_h), int(round(dw - 0.1)), int(round(dh - 0.1)))
 
+    def scale_shift(self) -> tuple[list[float], list[float]]:
+        """``([W r, H r, W r, H r], [left, top, left, top])``: normalised xyxy times scale plus shift is input px."""
+        h, w = self.orig_hw
+        return [w * self.ratio, h * self.ratio] * 2, [float(self.left), float(self.top)] * 2
+
     def boxes_to_input(self, boxes):
         """Normalised ``x1, y1, x2, y2`` rows -> network-input pixels: ``x W r + left``, ``y H r + top``.
+
+        The scale and shift are rounded to float32, then ``boxes * scale + shift`` in float32
+        (``tal check`` letterboxes many images at once with the same operations).
 
         Args:
             boxes: ``Tensor[N, 4] float``, normalised xyxy.
@@ -58,11 +66,9 @@ class Letterbox:
         """
         import torch
 
-        h, w = self.orig_hw
+        scale, shift = self.scale_shift()
         b = boxes.to(torch.float32)
-        scale = torch.tensor([w * self.ratio, h * self.ratio] * 2, dtype=torch.float32)
-        shift = torch.tensor([self.left, self.top] * 2, dtype=torch.float32)
-        return b * scale + shift
+        return b * torch.tensor(scale, dtype=torch.float32) + torch.tensor(shift, dtype=torch.float32)
 
 
 @contextmanager
@@ -205,11 +211,57 @@ def _oriented_size(im) -> tuple[int, int]:
     """``(height, width)`` of an open Pillow image after EXIF orientation (decoded only when rotated)."""
     from PIL import ImageOps
 
-    if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+    if _orientation(im) in (5, 6, 7, 8):
         im.load()
         im = ImageOps.exif_transpose(im)
     w, h = im.size
     return h, w
+
+
+def _orientation(im) -> int:
+    """The EXIF orientation of an open Pillow image (1 when it has none), without decoding it where possible.
+
+    Pillow decodes a whole PNG to look for EXIF data stored after the pixels; when the file's
+    chunk list shows nothing after them (:func:`_png_tail_is_bare`), the chunks read at opening
+    already hold every place an orientation can come from, and nothing is decoded.
+    """
+    from PIL import Image
+
+    if im.format == "PNG" and "exif" not in im.info and _png_tail_is_bare(im.filename):
+        return Image.Image.getexif(im).get(0x0112, 1)
+    return im.getexif().get(0x0112, 1)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_tail_is_bare(path) -> bool:
+    """Whether a PNG file has no chunk after its image data but ``IDAT`` and ``IEND`` (chunk headers only are read).
+
+    Anything else there (``eXIf``, text or XMP chunks, which may carry an orientation), an
+    unreadable file or a malformed chunk list answers False: the caller then asks Pillow.
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != _PNG_SIGNATURE:
+                return False
+            seen_data = False
+            while True:
+                head = fh.read(8)
+                if len(head) < 8:
+                    return False
+                length, kind = struct.unpack(">I4s", head)
+                if kind == b"IEND":
+                    return seen_data
+                if kind == b"IDAT":
+                    seen_data = True
+                elif seen_data:
+                    return False
+                fh.seek(length + 4, 1)  # the data and its CRC
+    except (OSError, TypeError, ValueError):
+        return False
 
 
 def load_image(path: str | Path):

@@ -18,6 +18,7 @@ Line numbers are those of the file; a kept file's gts carry theirs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,10 +110,16 @@ def _float32(row: list[str], index: int) -> np.ndarray:
         raise
 
 
-def _float32_rows(rows: list[list[str]]) -> np.ndarray:
-    """``[N, K] float32`` of equally long rows; a value that is not a number is named."""
+def _float64_rows(rows: list[list[str]]) -> np.ndarray:
+    """``[N, K] float64`` of equally long rows, parsed once; a value that is not a number is named.
+
+    numpy parses a text value to float32 through float64 (``np.array(row, dtype=np.float32)``
+    equals this array cast to float32, bit for bit, and accepts the same values), and float64
+    is what Python's ``float`` gives: one parse serves ultralytics' float32 checks and the
+    float64 boxes.
+    """
     try:
-        return np.array(rows, dtype=np.float32)
+        return np.array(rows, dtype=np.float64)
     except ValueError:
         for i, row in enumerate(rows):
             _float32(row, i)
@@ -170,24 +177,25 @@ def _check_values(lb: np.ndarray, points: np.ndarray, num_classes: int | None, c
                        f"(0-{num_classes - 1})")
 
 
-def _box_of(row: list[str], polygon: bool) -> tuple[float, float, float, float]:
-    """Normalised xyxy of a kept row, from its text (float64, as the assigner's inputs are built)."""
+def _polygon_box(row: list[str]) -> tuple[float, float, float, float]:
+    """Normalised xyxy of a kept polygon row, from its text (float64, as the assigner's inputs are built)."""
     values = [float(v) for v in row[1:]]
-    if polygon:
-        xs, ys = values[0::2], values[1::2]
-        return (min(xs), min(ys), max(xs), max(ys))
-    cx, cy, w, h = values[:4]
-    return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    xs, ys = values[0::2], values[1::2]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _xyxy_of(cxcywh: np.ndarray) -> tuple[tuple[float, float, float, float], ...]:
+    """Normalised xyxy of ``[N, 4] float64`` box rows ``cx cy w h`` (float64 from the text, as the assigner's
+    inputs are built): ``cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2``."""
+    cx, cy, w, h = cxcywh.T
+    return tuple(map(tuple, np.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), 1).tolist()))
 
 
 def split_rows(text: str) -> tuple[list[list[str]], list[int]]:
     """The non-blank rows of label text split on whitespace, and their 1-based line numbers."""
-    rows, numbers = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            rows.append(line.split())
-            numbers.append(number)
-    return rows, numbers
+    split = [line.split() for line in text.splitlines()]  # a blank line (whitespace only) splits to []
+    numbers = [number for number, row in enumerate(split, start=1) if row]
+    return [row for row in split if row], numbers
 
 
 def label_verdict(text: str, num_classes: int | None = None, kpt_shape: tuple[int, int] | None = None,
@@ -215,17 +223,18 @@ def label_verdict(text: str, num_classes: int | None = None, kpt_shape: tuple[in
 
 def _verdict(rows: list[list[str]], numbers: list[int], num_classes: int | None,
              kpt_shape: tuple[int, int] | None, classes_of: str) -> LabelVerdict:
-    polygon = kpt_shape is None and any(len(r) > 6 for r in rows)
+    polygon = kpt_shape is None and max(map(len, rows)) > 6
     if polygon:
         lb = _polygon_boxes(rows)
         points = lb[:, 1:]
     else:
         width = 5 + (kpt_shape[0] * kpt_shape[1] if kpt_shape is not None else 0)
-        for i, row in enumerate(rows):
-            if len(row) != len(rows[0]):
-                raise _Drop(i, f"{len(row)} values where line {numbers[0]} has {len(rows[0])} (rows of different "
-                               "lengths)")
-        lb = _float32_rows(rows)
+        if len(set(map(len, rows))) > 1:
+            i = next(i for i, row in enumerate(rows) if len(row) != len(rows[0]))
+            raise _Drop(i, f"{len(rows[i])} values where line {numbers[0]} has {len(rows[0])} (rows of different "
+                           "lengths)")
+        values = _float64_rows(rows)
+        lb = values.astype(np.float32)
         if lb.shape[1] != width:
             what = ("'class cx cy w h'" if kpt_shape is None
                     else f"'class cx cy w h' + {kpt_shape[0]} keypoints x {kpt_shape[1]} (kpt_shape)")
@@ -233,11 +242,12 @@ def _verdict(rows: list[list[str]], numbers: list[int], num_classes: int | None,
         points = lb[:, 1:] if kpt_shape is None else lb[:, 5:].reshape(lb.shape[0], -1, kpt_shape[1])[..., :2]
     _check_values(lb, points, num_classes, classes_of)
     keep = _unique_rows(lb, rows if polygon else None)
-    removed = len(rows) - len(keep)
-    order = keep if removed else list(range(len(rows)))
-    labels = Labels(tuple(int(lb[i, 0]) for i in order), tuple(_box_of(rows[i], polygon) for i in order),
-                    tuple(numbers[i] for i in order))
-    return LabelVerdict(KEPT, labels, duplicates_removed=removed)
+    removed = len(lb) - len(keep)
+    order = keep if removed else list(range(len(lb)))
+    classes = tuple(map(int, lb[order, 0].tolist()))
+    boxes = tuple(_polygon_box(rows[i]) for i in order) if polygon else _xyxy_of(values[order, 1:5])
+    lines = tuple(map(numbers.__getitem__, order)) if removed else tuple(numbers)
+    return LabelVerdict(KEPT, Labels(classes, boxes, lines), duplicates_removed=removed)
 
 
 def _unique_rows(lb: np.ndarray, polygons: list[list[str]] | None) -> list[int]:
@@ -247,6 +257,9 @@ def _unique_rows(lb: np.ndarray, polygons: list[list[str]] | None) -> list[int]:
     polygons that share a class and box are all kept (compared by their points' bytes, and
     then ordered by them).
     """
+    rows = np.ascontiguousarray(lb + np.float32(0))  # + 0 makes -0 equal 0, as values compare (no NaN is left)
+    if len(set(rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel().tolist())) == len(lb):
+        return list(range(len(lb)))  # no duplicate: nothing is removed, the file order stays
     _, first = np.unique(lb, axis=0, return_index=True)
     if len(first) < len(lb) and polygons is not None:
         keys = [np.float32(r[0]).tobytes() + np.array(r[1:], dtype=np.float32).tobytes() for r in polygons]
@@ -278,10 +291,10 @@ def read_label_verdict(path: str | Path | None, num_classes: int | None = None,
 
     A file that cannot be read as UTF-8 text makes ultralytics drop the image.
     """
-    if path is None or not Path(path).is_file():
+    if path is None or not os.path.isfile(path):  # as ultralytics: a label file it cannot stat is missing
         return LabelVerdict(BACKGROUND, reason="no label file: a background image")
     try:
-        text = read_text(Path(path))
+        text = read_text(path if isinstance(path, Path) else Path(path))
     except InputFileError as exc:
         reason = str(exc).split(": ", 1)[-1]
         return _dropped(reason, None)

@@ -52,6 +52,18 @@ def _num(v: float) -> str:
     return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
 
 
+def chart_canvas(width: int, height: int, title: str, subtitle: str = ""):
+    """A white ``width x height`` RGB image with the chart's title and subtitle; returns ``(image, draw)``."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height), BACKGROUND)
+    d = ImageDraw.Draw(img)
+    d.text((24, 14), title, fill=INK, font=_font(22))
+    if subtitle:
+        d.text((24, 44), subtitle, fill=MUTED, font=_font(13))
+    return img, d
+
+
 def setting_label(row: SweepRow) -> str:
     """``"topk 10  alpha 0.5  beta 6  yolov8"``."""
     return f"topk {row.topk}  alpha {row.alpha:g}  beta {row.beta:g}  {row.variant}"
@@ -62,7 +74,7 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
     and the share of gts without positives, overall and by size (small/medium/large)."""
     from PIL import Image, ImageDraw
 
-    f_title, f_text, f_small = _font(22), _font(15), _font(13)
+    f_text, f_small = _font(15), _font(13)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
     def width(text: str, font) -> int:
@@ -78,12 +90,7 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
     n = max(len(rows), 1)
     w = margin + label_w + panel_w + gap + panel_w + margin
     h = header_h + n * row_h + axis_h + margin
-    img = Image.new("RGB", (w, h), BACKGROUND)
-    d = ImageDraw.Draw(img)
-
-    d.text((margin, 14), title, fill=INK, font=f_title)
-    if subtitle:
-        d.text((margin, 44), subtitle, fill=MUTED, font=f_small)
+    img, d = chart_canvas(w, h, title, subtitle)
     x1 = margin + label_w
     x2 = x1 + panel_w + gap
     plot_top = header_h

@@ -106,3 +106,37 @@ def test_readme_ci_job_passes_on_samples() -> None:
     assert result.exit_code == 0, result.stderr
     assert "tal sweep samples/ --variant ultralytics --max-zero-positive-rate 0.3 --min-positives-per-gt 2" in (
         ROOT / "docs" / "ci-gates.md").read_text(encoding="utf-8")
+
+
+# --- tal check: --max-zero-candidate-rate and --strict ------------------------------------------
+
+
+def test_parse_check_gates() -> None:
+    gates = parse_gates(max_zero_candidate_rate=["0.1", "small=0.25"], strict=True)
+    assert gates == [Gate("zero_candidate_rate", 0.1), Gate("zero_candidate_rate", 0.25, "small"),
+                     Gate("dropped_files", 0)]
+    assert [g.text for g in gates] == ["--max-zero-candidate-rate 0.1", "--max-zero-candidate-rate small=0.25",
+                                       "--strict"]
+    with pytest.raises(ConfigError) as err:
+        parse_gates(max_zero_candidate_rate=["huge=0.1"])
+    assert str(err.value) == "--max-zero-candidate-rate huge=0.1: unknown size bucket 'huge'; use small, medium, large"
+
+
+def test_zero_candidate_and_strict_values_and_messages() -> None:
+    from tal_cli.analysis.gates import GateResult
+
+    # 20 gts, 8 small of which 2 have no candidate; 3 files dropped
+    o = Outcome(20, 0, 0, {"small": 8, "medium": 12, "large": 0}, {}, without_candidates=2,
+                bucket_without_candidates={"small": 2, "medium": 0, "large": 0}, dropped=3)
+    rate, small, large = (Gate("zero_candidate_rate", 0.05), Gate("zero_candidate_rate", 0.2, "small"),
+                          Gate("zero_candidate_rate", 0.2, "large"))
+    assert (o.value(rate), o.value(small), o.value(large)) == (0.1, 0.25, None)
+    r = GateResult(small, "setting 640 yolov8", o.value(small))
+    assert not r.passed
+    assert r.message() == ("--max-zero-candidate-rate small=0.2 violated by setting 640 yolov8: zero-candidate rate "
+                           "of small gts 25.0% > 20.0%")
+    assert not GateResult(large, "setting 640 yolov8", None).passed  # 0 large gts: fails, as every gate over 0 gts
+    strict = Gate("dropped_files", 0)
+    assert o.value(strict) == 3.0
+    assert GateResult(strict, "dataset d.yaml", 3.0).message() == "--strict violated by dataset d.yaml: ultralytics' loader drops 3 files"
+    assert GateResult(strict, "dataset d.yaml", 0.0).passed

@@ -26,7 +26,7 @@ from tal_cli.readers.config import load_config
 from tal_cli.views.report import build_report
 from tal_cli.readers.scene import assign_scenes
 from tal_cli.readers.sources import folder_source, iter_scenes
-from tal_cli.analysis.sweep import SIZE_BINS, _size_bin, settings_grid, sweep
+from tal_cli.analysis.sweep import SIZE_BINS, size_bin, settings_grid, sweep
 
 from ..conftest import ROOT, SAMPLES
 
@@ -162,7 +162,7 @@ def test_dataset_shape(dataset: Path, scenes: list) -> None:
     assert len(scenes) == 49  # nopreds.png is skipped
     assert sum(s.num_gts == 0 for s in scenes) == 1  # background.png
     assert {s.head.num_classes for s in scenes} == {1, 8}  # two batch groups
-    bins = {int(i) for s in scenes for i in _size_bin(s.gt_boxes)}
+    bins = {int(i) for s in scenes for i in size_bin(s.gt_boxes)}
     assert bins == {0, 1, 2}  # small, medium and large gts
 
 

@@ -7,6 +7,7 @@ pixels ``x W r + left``, ``y H r + top``. Images are generated with Pillow in ``
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -303,3 +304,50 @@ def test_image_size_agrees_with_load_image_for_oriented_tiff(tmp_path: Path) -> 
     w, h = load_image(path).size
     assert (h, w) == (40, 20)
     assert image_size(path) == (40, 20)
+
+
+# --- headers only: a PNG is not decoded to find its orientation --------------------------------
+
+
+def png_with_tail(path: Path, chunk: bytes | None) -> Path:
+    """A 30 x 20 PNG, with ``chunk`` (a whole chunk) inserted after its image data."""
+    buf = io.BytesIO()
+    Image.new("RGB", (30, 20), (200, 10, 10)).save(buf, "PNG")
+    data = buf.getvalue()
+    if chunk is not None:
+        end = data.rindex(b"IEND") - 4
+        data = data[:end] + chunk + data[end:]
+    path.write_bytes(data)
+    return path
+
+
+def chunk(kind: bytes, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def test_png_header_check_does_not_decode(tmp_path: Path, monkeypatch) -> None:
+    from PIL import ImageFile
+
+    from tal_cli.readers.images import check_image
+
+    path = png_with_tail(tmp_path / "plain.png", None)
+
+    def no_decoding(self, *args, **kwargs):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    assert check_image(path).size_hw == (20, 30)
+
+
+def test_png_orientation_after_the_image_data_is_still_read(tmp_path: Path) -> None:
+    # an eXIf chunk after IDAT (allowed by the PNG spec) with orientation 6: the size is rotated, as
+    # load_image shows it; found because the chunk list has something after the pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = png_with_tail(tmp_path / "late.png", chunk(b"eXIf", exif.tobytes()))
+    assert image_size(path) == (30, 20)
+    w, h = load_image(path).size
+    assert (h, w) == (30, 20)

@@ -236,3 +236,63 @@ def test_missing_label_file_is_a_background_verdict(tmp_path: Path) -> None:
     verdict = read_label_verdict(tmp_path / "none.txt")
     assert verdict.status == "background" and verdict.reason == "no label file: a background image"
     assert read_label_verdict(write(tmp_path, "\n \n")).status == "background"
+
+
+# --- one parse serves the float32 checks and the float64 boxes -------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+TOKENS = st.one_of(
+    st.floats(-2, 2, allow_nan=False).map(repr), st.integers(-5, 100).map(str),
+    st.sampled_from(["nan", "inf", "-inf", "1e-3", "+.5", "5.", "-0", "1e400", "1e-50", "3.4e39", "1_0", "0x10",
+                     "1.0000000596046447753906250000001", "0.3333333333333333333333", "x", "", "--1"]))
+
+
+@given(st.lists(st.lists(TOKENS, min_size=1, max_size=6), min_size=1, max_size=5))
+@settings(max_examples=300, deadline=None)
+def test_float32_through_float64_is_numpys_float32_parse(rows: list[list[str]]) -> None:
+    # ultralytics parses rows with np.array(rows, dtype=np.float32); tal parses float64 once and casts:
+    # the same values bit for bit, the same texts refused; and float64 is Python's float
+    rows = [[t for t in row if t] or ["0"] for row in rows]
+    width = len(rows[0])
+    rows = [row[:width] + ["0"] * (width - len(row)) for row in rows]
+    try:
+        with np.errstate(over="ignore"):
+            direct = np.array(rows, dtype=np.float32)
+    except ValueError:
+        direct = None
+    try:
+        once = np.array(rows, dtype=np.float64)
+    except ValueError:
+        once = None
+    assert (direct is None) == (once is None)
+    if once is not None:
+        with np.errstate(over="ignore"):
+            assert np.array_equal(direct, once.astype(np.float32), equal_nan=True)
+        assert np.array_equal(once, np.array([[float(t) for t in row] for row in rows]), equal_nan=True)
+
+
+def test_duplicates_compare_by_value_so_minus_zero_equals_zero() -> None:
+    # -0 and 0 are one value (np.unique's view): the second row is a duplicate of the first
+    verdict = label_verdict("0 0.5 0.5 0.25 0\n0 0.5 0.5 0.25 -0\n")
+    assert verdict.duplicates_removed == 1 and len(verdict.labels) == 1
+
+
+def test_a_label_file_that_cannot_be_looked_at_is_a_background(tmp_path: Path, monkeypatch) -> None:
+    # ultralytics asks os.path.isfile, which answers False when the file cannot be looked at (a folder
+    # without permission): the image trains as a background, and tal says so instead of failing
+    import os
+
+    path = write(tmp_path, "0 0.5 0.5 0.2 0.2\n")
+    real_stat = os.stat
+
+    def stat(p, *args, **kwargs):
+        if os.fspath(p) == str(path):
+            raise PermissionError(13, "Permission denied", str(p))
+        return real_stat(p, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    assert read_label_verdict(path).status == "background"
