@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .common import console, emit_json, enforce_gates, parse_gate_options, reports_errors, warn
+from .common import console, display_path, emit_json, enforce_gates, parse_gate_options, reports_errors, warn
 from .options import (
-    AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
+    AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, HtmlOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
     MaxZeroOpt, MinPosOpt, NamesOpt, OutOpt, PredsArg, SortOpt, TopkOpt, VariantOpt,
 )
 
@@ -13,7 +13,8 @@ HELP = dict(
     "  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt\n"
     "  tal assign IMG LBL PREDS --variant ultralytics --topk 13 --gt 4\n"
     "  tal assign IMG LBL PREDS --json > assignment.json\n"
-    "  tal assign IMG LBL PREDS --out overlays/",
+    "  tal assign IMG LBL PREDS --out overlays/\n"
+    "  tal assign IMG LBL PREDS --html assignment.html",
 )
 
 
@@ -37,6 +38,7 @@ def assign(
     head: HeadOpt = None,
     max_zero_positive_rate: MaxZeroOpt = None,
     min_positives_per_gt: MinPosOpt = None,
+    html: HtmlOpt = None,
 ) -> None:
     """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
 
@@ -48,6 +50,10 @@ def assign(
     from ..workflows.assign import assign_image, write_overlays
 
     gates = parse_gate_options(max_zero_positive_rate, min_positives_per_gt)
+    if html is not None:
+        from ..writers.files import check_writable
+
+        check_writable(html)
     result = assign_image(image, labels, preds, config=config, variant=variant.value if variant else None,
                           topk=topk, alpha=alpha, beta=beta, imgsz=imgsz, head=head.value if head else None,
                           names=names, gt=gt, gates=gates)
@@ -57,13 +63,20 @@ def assign(
         for note in result.notes:
             warn(err, note)
     written = write_overlays(result, out, [gt] if gt is not None else None) if out is not None else []
+    if html is not None:
+        from ..workflows.html import write_assign_html
+
+        written.append(write_assign_html(result, html, {"image": image, "labels": labels, "preds": preds,
+                                                         "config": display_path(result.config.source), "names": names}))
 
     if as_json:
         doc = report_to_json(report)
         if gt is not None:
             doc["candidates"] = {"gt": gt, "rows": candidates_to_json(result.candidates)}
         if out is not None:
-            doc["overlays"] = [str(p) for p in written]
+            doc["overlays"] = [str(p) for p in written if p != html]
+        if html is not None:
+            doc["html"] = str(html)
         emit_json(doc, gates, result.gate_results)
         return
 

@@ -74,6 +74,16 @@ CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Also write the ro
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Also write a PNG chart of positives per gt and gts without positives.", show_default=False)]
 ByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table per class (and by_class to the JSON rows).")]
 
+# --- --html: one self-contained page to explore the assignment (tal assign, tal sweep) ---------
+
+HtmlOpt = Annotated[Optional[Path], typer.Option(
+    "--html", metavar="FILE",
+    help="Also write one self-contained HTML page to explore the assignment (offline: hover anchors, click gts).",
+    show_default=False)]
+HtmlImagesOpt = Annotated[int, typer.Option(
+    "--html-images", metavar="N", min=0,
+    help="With --html: the N images with the most gts without positives get their one-image view (0: none).")]
+
 # --- tal export ------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(
