@@ -1,0 +1,152 @@
+"""Benchmark of the ``--html`` pages: file size, time to ready and hover latency in headless Chromium.
+
+Not a test: run it by hand and read the numbers against the budgets of issue 14. ::
+
+    python benchmarks/html.py                  # hubble_left and a synthetic 2,000-gt image at 1280 px
+    python benchmarks/html.py --repeats 9
+
+Cases: ``hubble_left`` (332 gts, 640 px, variant ultralytics) and ``crowd-2000`` (2,000 gts with
+sides log-uniform in 6..60 px on a 1280 x 1280 picture, PREDS with ``meta`` imgsz 1280, made by
+``tests/views/crowded.py``). For each case:
+
+- **size**: the page file, split into the embedded picture (JPEG, quality 85, as a ``data:`` URL)
+  and the rest (scripts, styles, data). Budget: rest <= 1.5 MB for 2,000 gts.
+- **write**: seconds to build and write the page (``write_assign_html``), beside the peer in the
+  same run: writing the three PNG overlays of ``--out`` (``write_overlays``).
+- **ready**: ms from navigation start until ``<html data-ready="1">`` (the page decoded its data,
+  built the tables and drew the image), in a fresh page each time; median and max. Budget: 1 s.
+- **hover**: ms the page takes to answer a pointer move over an anchor (the handler finds the
+  anchor, fills the tooltip, highlights the cell; layout forced), over 300 anchors at random;
+  median, 95th percentile and max; and ``e2e``: Playwright's ``mouse.move`` until the tooltip
+  names the anchor (includes the round trip to the browser). Budget: 50 ms.
+
+Chromium is the system one (``/usr/bin/chromium``), headless, one page at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # not benchmarks/, where this file would shadow the standard library's html
+
+from tal_cli.workflows.assign import assign_image, write_overlays  # noqa: E402
+from tal_cli.workflows.html import write_assign_html  # noqa: E402
+from tests.views.crowded import crowded_files  # noqa: E402
+
+MB = 1_000_000
+READY_SCRIPT = """new MutationObserver(() => {
+  if (document.documentElement.dataset.ready === "1" && !window.__readyAt) window.__readyAt = performance.now();
+}).observe(document, {attributes: true, subtree: true});"""
+HOVER_SCRIPT = """async ([n, seed]) => {
+  const view = TAL.view, canvas = document.getElementById("view"), tip = document.getElementById("tooltip");
+  const r = canvas.getBoundingClientRect(), k = r.width / view.W;
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const lv = view.ix.levels[Math.floor(rand() * view.ix.levels.length)];
+    const c = Math.floor(rand() * lv.w), row = Math.floor(rand() * lv.h);
+    const x = r.left + (c + 0.5) * lv.stride * k, y = r.top + (row + 0.5) * lv.stride * k;
+    const t0 = performance.now();
+    canvas.dispatchEvent(new MouseEvent("mousemove", {clientX: x, clientY: y, bubbles: true}));
+    void tip.offsetHeight;
+    out.push(performance.now() - t0);
+    if (!tip.textContent.startsWith("anchor ")) throw new Error("no tooltip");  // (client coordinates are whole px)
+    await new Promise((res) => requestAnimationFrame(res));
+  }
+  return out;
+}"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
+    ready = []
+    for _ in range(repeats):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+        context.add_init_script(READY_SCRIPT)
+        page = context.new_page()
+        page.goto(page_path.as_uri())
+        page.wait_for_function("window.__readyAt", timeout=30000)
+        ready.append(page.evaluate("window.__readyAt"))
+        context.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(page_path.as_uri())
+    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    hover = page.evaluate(HOVER_SCRIPT, [hovers, 14])
+    e2e = []
+    box = page.locator("#view").bounding_box()
+    k = box["width"] / page.evaluate("TAL.view.W")
+    for i in range(30):
+        x, y = (8 * (i * 7 % 80) + 4), (8 * (i * 13 % 80) + 4)
+        t0 = time.perf_counter()
+        page.mouse.move(box["x"] + x * k, box["y"] + y * k)
+        page.wait_for_function("document.getElementById('tooltip').textContent.startsWith('anchor ')")
+        e2e.append(1000 * (time.perf_counter() - t0))
+        page.mouse.move(0, 0)
+    context.close()
+    return {"ready": ready, "hover": hover, "e2e": e2e}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="page loads per case (time to ready)")
+    parser.add_argument("--hovers", type=int, default=300, help="anchors hovered per case")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        crowd = crowded_files(tmp / "crowd", n=2000, size=1280)
+        cases = [("hubble_left", (str(ROOT / "samples/images/hubble_left.jpg"), str(ROOT / "samples/labels/hubble_left.txt"),
+                                  str(ROOT / "samples/preds/hubble_left.pt"))),
+                 ("crowd-2000", tuple(map(str, crowd)))]
+        rows = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=args.chromium)
+            for name, files in cases:
+                result = assign_image(*files, variant="ultralytics")
+                path = tmp / f"{name}.html"
+                t0 = time.perf_counter()
+                write_assign_html(result, path, {"image": files[0], "labels": files[1], "preds": files[2]})
+                t_html = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                pngs = write_overlays(result, tmp / f"{name}_png")
+                t_png = time.perf_counter() - t0
+                text = path.read_text(encoding="utf-8")
+                start = text.index("data:image/jpeg;base64,")
+                picture = text.index('"', start) - start
+                m = measure(browser, path, args.repeats, args.hovers)
+                rows.append((name, result, len(text), picture, sum(q.stat().st_size for q in pngs), t_html, t_png, m))
+            browser.close()
+
+    print(f"--html pages in headless Chromium ({args.repeats} loads, {args.hovers} hovers per case)\n")
+    for name, result, size, picture, png, t_html, t_png, m in rows:
+        s = result.report.summary
+        rest = size - picture
+        print(f"{name}: {s.gts} gts, {result.assignment.pair_metric.shape[0]} candidate pairs, {s.positives} positives, "
+              f"input {result.scene.letterbox.input_hw[1]}x{result.scene.letterbox.input_hw[0]}")
+        print(f"  size   {size / MB:.2f} MB = picture {picture / MB:.2f} MB + the rest {rest / MB:.2f} MB "
+              f"(budget 1.50 MB: {rest / (1.5 * MB):.2f}x of it); the 3 overlay PNGs: {png / MB:.2f} MB")
+        print(f"  write  {t_html:.2f} s (the 3 overlay PNGs: {t_png:.2f} s; ratio {t_html / t_png:.2f})")
+        print(f"  ready  median {statistics.median(m['ready']):.0f} ms, max {max(m['ready']):.0f} ms "
+              f"(budget 1000 ms: {max(m['ready']) / 1000:.2f}x of it)")
+        print(f"  hover  median {statistics.median(m['hover']):.2f} ms, p95 {pct(m['hover'], 0.95):.2f} ms, "
+              f"max {max(m['hover']):.2f} ms (budget 50 ms: {max(m['hover']) / 50:.2f}x of it); "
+              f"e2e via Playwright median {statistics.median(m['e2e']):.1f} ms, max {max(m['e2e']):.1f} ms\n")
+
+
+if __name__ == "__main__":
+    main()
