@@ -15,10 +15,15 @@ sides log-uniform in 6..60 px on a 1280 x 1280 picture, PREDS with ``meta`` imgs
   same run: writing the three PNG overlays of ``--out`` (``write_overlays``).
 - **ready**: ms from navigation start until ``<html data-ready="1">`` (the page decoded its data,
   built the tables and drew the image), in a fresh page each time; median and max. Budget: 1 s.
+- **paint**: ms for one full repaint of the whole input (every mark of every stride).
 - **hover**: ms the page takes to answer a pointer move over an anchor (the handler finds the
   anchor, fills the tooltip, highlights the cell; layout forced), over 300 anchors at random;
   median, 95th percentile and max; and ``e2e``: Playwright's ``mouse.move`` until the tooltip
   names the anchor (includes the round trip to the browser). Budget: 50 ms.
+
+And a sweep page: ``tal sweep DIR --topk 5 10 13 --html FILE --html-images 50`` over a folder of 60
+synthetic 640 px images (30 gts each): its size per drill-down image, time to ready, and the time to
+open one image (unpack its views, draw it).
 
 Chromium is the system one (``/usr/bin/chromium``), headless, one page at a time.
 """
@@ -36,7 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/, where this file would shadow the standard library's html
 
 from tal_cli.workflows.assign import assign_image, write_overlays  # noqa: E402
-from tal_cli.workflows.html import write_assign_html  # noqa: E402
+from tal_cli.analysis.gt_status import GtCounts  # noqa: E402
+from tal_cli.workflows.html import write_assign_html, write_sweep_html  # noqa: E402
+from tal_cli.workflows.sweep import plan_sweep, run_sweep  # noqa: E402
 from tests.views.crowded import crowded_files  # noqa: E402
 
 MB = 1_000_000
@@ -85,6 +92,9 @@ def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
     page.goto(page_path.as_uri())
     page.wait_for_function("document.documentElement.dataset.ready === '1'")
     hover = page.evaluate(HOVER_SCRIPT, [hovers, 14])
+    repaint = page.evaluate("""() => Array.from({length: 7}, () => {
+      const t0 = performance.now(); TAL.view.paint(); TAL.view.canvas.getContext("2d").getImageData(0, 0, 1, 1);
+      return performance.now() - t0; })""")
     e2e = []
     box = page.locator("#view").bounding_box()
     k = box["width"] / page.evaluate("TAL.view.W")
@@ -96,7 +106,26 @@ def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
         e2e.append(1000 * (time.perf_counter() - t0))
         page.mouse.move(0, 0)
     context.close()
-    return {"ready": ready, "hover": hover, "e2e": e2e}
+    return {"ready": ready, "hover": hover, "e2e": e2e, "repaint": repaint}
+
+
+def measure_sweep(browser, page_path: Path, repeats: int) -> dict:
+    ready, opened = [], []
+    for _ in range(repeats):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+        context.add_init_script(READY_SCRIPT)
+        page = context.new_page()
+        page.goto(page_path.as_uri())
+        page.wait_for_function("window.__readyAt", timeout=30000)
+        ready.append(page.evaluate("window.__readyAt"))
+        first = page.locator("[data-image]").first
+        t0 = time.perf_counter()
+        first.click()
+        page.wait_for_function("document.documentElement.dataset.ready === '1' && document.getElementById('view')")
+        opened.append(1000 * (time.perf_counter() - t0))
+        context.close()
+    return {"ready": ready, "open": opened}
 
 
 def main() -> None:
@@ -113,6 +142,9 @@ def main() -> None:
         cases = [("hubble_left", (str(ROOT / "samples/images/hubble_left.jpg"), str(ROOT / "samples/labels/hubble_left.txt"),
                                   str(ROOT / "samples/preds/hubble_left.pt"))),
                  ("crowd-2000", tuple(map(str, crowd)))]
+        dataset = tmp / "dataset"
+        for i in range(60):
+            crowded_files(dataset, n=30, size=640, seed=100 + i, stem=f"img{i:03d}", layout=True)
         rows = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium)
@@ -130,6 +162,17 @@ def main() -> None:
                 picture = text.index('"', start) - start
                 m = measure(browser, path, args.repeats, args.hovers)
                 rows.append((name, result, len(text), picture, sum(q.stat().st_size for q in pngs), t_html, t_png, m))
+            plan = plan_sweep([dataset], topk=[5, 10, 13], variant=["ultralytics"])
+            counts = GtCounts(len(plan.settings))
+            t0 = time.perf_counter()
+            swept = run_sweep(plan, on_assignment=counts)
+            t_sweep = time.perf_counter() - t0
+            sweep_page = tmp / "sweep.html"
+            t0 = time.perf_counter()
+            write_sweep_html(sweep_page, swept, counts, 50)
+            t_page = time.perf_counter() - t0
+            sweep_text = sweep_page.read_text(encoding="utf-8")
+            sweep_m = measure_sweep(browser, sweep_page, args.repeats)
             browser.close()
 
     print(f"--html pages in headless Chromium ({args.repeats} loads, {args.hovers} hovers per case)\n")
@@ -145,7 +188,16 @@ def main() -> None:
               f"(budget 1000 ms: {max(m['ready']) / 1000:.2f}x of it)")
         print(f"  hover  median {statistics.median(m['hover']):.2f} ms, p95 {pct(m['hover'], 0.95):.2f} ms, "
               f"max {max(m['hover']):.2f} ms (budget 50 ms: {max(m['hover']) / 50:.2f}x of it); "
-              f"e2e via Playwright median {statistics.median(m['e2e']):.1f} ms, max {max(m['e2e']):.1f} ms\n")
+              f"e2e via Playwright median {statistics.median(m['e2e']):.1f} ms, max {max(m['e2e']):.1f} ms")
+        print(f"  paint  a full repaint of the whole input: median {statistics.median(m['repaint']):.0f} ms "
+              "(wheel and drag move the last frame and repaint once the pointer rests)\n")
+    pictures = sweep_text.count("data:image/jpeg;base64,")
+    print(f"sweep page: 60 images x 30 gts, topk 5/10/13, --html-images 50")
+    print(f"  size   {len(sweep_text) / MB:.2f} MB, {len(sweep_text) / 50 / 1000:.0f} kB per drill-down image "
+          f"({pictures} pictures and thumbnails embedded)")
+    print(f"  write  {t_page:.2f} s for the page (the sweep itself: {t_sweep:.2f} s; ratio {t_page / t_sweep:.2f})")
+    print(f"  ready  median {statistics.median(sweep_m['ready']):.0f} ms, max {max(sweep_m['ready']):.0f} ms; "
+          f"open an image median {statistics.median(sweep_m['open']):.0f} ms, max {max(sweep_m['open']):.0f} ms")
 
 
 if __name__ == "__main__":

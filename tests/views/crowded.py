@@ -15,8 +15,10 @@ STRIDES = (8, 16, 32)
 REG_MAX = 16
 
 
-def crowded_files(folder: Path, n: int = 2000, size: int = 1280, classes: int = 8, seed: int = 0) -> tuple[Path, Path, Path]:
-    """Write ``crowd.jpg``, ``crowd.txt`` and ``crowd.pt`` into ``folder``; returns their paths."""
+def crowded_files(folder: Path, n: int = 2000, size: int = 1280, classes: int = 8, seed: int = 0,
+                  stem: str = "crowd", layout: bool = False) -> tuple[Path, Path, Path]:
+    """Write ``<stem>.jpg``, ``<stem>.txt`` and ``<stem>.pt`` into ``folder`` (``layout``: into its
+    ``images/``, ``labels/`` and ``preds/``, a dataset folder ``tal sweep`` reads); returns their paths."""
     from PIL import Image, ImageDraw
 
     from tal_cli.core.anchors import grid_levels, make_anchors
@@ -28,8 +30,10 @@ def crowded_files(folder: Path, n: int = 2000, size: int = 1280, classes: int = 
     boxes = torch.cat((centre - side / 2, centre + side / 2), 1)  # (n, 4) xyxy px
     cls = torch.randint(0, classes, (n,), generator=gen)
 
-    folder.mkdir(parents=True, exist_ok=True)
-    image, labels, preds = folder / "crowd.jpg", folder / "crowd.txt", folder / "crowd.pt"
+    where = [folder / sub for sub in ("images", "labels", "preds")] if layout else [folder] * 3
+    for f in where:
+        f.mkdir(parents=True, exist_ok=True)
+    image, labels, preds = where[0] / f"{stem}.jpg", where[1] / f"{stem}.txt", where[2] / f"{stem}.pt"
     ramp = torch.linspace(40, 110, size)
     base = torch.stack((ramp[None, :].expand(size, size), ramp[:, None].expand(size, size), torch.full((size, size), 70.0)), -1)
     base = base + torch.randn(size, size, 3, generator=gen) * 6

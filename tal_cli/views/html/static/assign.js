@@ -3,6 +3,7 @@
 
 (async function () {
   try {
+    performance.mark("tal:start");
     const data = TAL.pageData();
     const [{ meta, cols }, picture] = await Promise.all([TAL.decodeBlob(data.view), TAL.loadPicture(data.picture)]);
     const app = document.getElementById("app");
@@ -12,9 +13,11 @@
       `input ${meta.imgsz[1]}x${meta.imgsz[0]}, strides ${meta.levels.map((l) => l[0]).join("/")}, preds layout ${meta.layout}, ` +
         `head ${meta.head}` + (meta.heads.length > 1 ? ` (file holds ${meta.heads.join(", ")})` : ""),
     ]));
+    performance.mark("tal:decoded");
     const root = TAL.h("section", { class: "image-view" });
     app.append(root);
     TAL.view = new TAL.ImageView(root, { meta, cols, picture });
+    performance.mark("tal:built");
     await new Promise((r) => requestAnimationFrame(() => r()));
     TAL.ready();
   } catch (err) {

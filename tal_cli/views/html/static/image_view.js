@@ -51,12 +51,19 @@
     for (const an of cols.contested) contested[an] = 1;
     const levels = meta.levels.map(([stride, gh, gw, start]) => ({ stride, h: gh, w: gw, start, stop: start + gh * gw }));
     const levelOf = (an) => levels.findIndex((lv) => an >= lv.start && an < lv.stop);
+    const col = new Int32Array(a), row = new Int32Array(a); // each anchor's cell in its level
+    for (const lv of levels) {
+      for (let i = 0; i < lv.stop - lv.start; i++) {
+        row[lv.start + i] = Math.floor(i / lv.w);
+        col[lv.start + i] = i - row[lv.start + i] * lv.w;
+      }
+    }
     // Per level: its pairs and positives (drawing loops stay short).
     const byLevel = levels.map(() => ({ pairs: [], pos: [], contested: [] }));
     for (let k = 0; k < p; k++) byLevel[levelOf(pairAnchor[k])].pairs.push(k);
     for (let q = 0; q < cols.pos_anchor.length; q++) byLevel[levelOf(cols.pos_anchor[q])].pos.push(q);
     for (const an of cols.contested) byLevel[levelOf(an)].contested.push(an);
-    return { m, a, p, pairStart, pairGt, pairAnchor, anchorStart, anchorPairs, posOf, maxTs, contested, levels, levelOf, byLevel };
+    return { m, a, p, pairStart, pairGt, pairAnchor, anchorStart, anchorPairs, posOf, maxTs, contested, levels, levelOf, byLevel, col, row };
   }
 
   class ImageView {
@@ -120,9 +127,7 @@
         summary,
         h("div", { class: "main" }, left, this.selection),
         h("h2", {}, "Gts"),
-        this.chips(),
-        this.count,
-        this.table.el);
+        ...(this.ix.m ? [this.chips(), this.count, this.table.el] : [h("p", { class: "muted" }, "No gts: a background image; every anchor is background.")]));
       this.applyFilters();
       this.listen(this.canvas, "mousemove", (e) => this.onHover(e));
       this.listen(this.canvas, "mouseleave", () => { this.tooltip.hide(); this.clearHover(); });
@@ -212,7 +217,7 @@
       this.ox = x - sx / this.k;
       this.oy = y - sy / this.k;
       this.clampPan();
-      this.draw();
+      this.draw(true);
     }
     /** Zoom so that gt g fills about a third of the view (at least 4x its size in cells of the finest stride). */
     zoomTo(g) {
@@ -239,12 +244,45 @@
       return this.pass[g] ? 1 : DIM;
     }
 
-    draw() {
-      if (this.frame) return;
+    /** Repaint on the next frame. `fast` (wheel, drag): move the last full frame now and paint
+     * it afresh once the pointer rests, so zoom and pan stay smooth on crowded images. */
+    draw(fast) {
+      clearTimeout(this.settle);
+      if (fast && this.snapshot) {
+        this.settle = setTimeout(() => this.draw(), 140);
+        if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.paintFast(); });
+        return;
+      }
+      if (this.frame) cancelAnimationFrame(this.frame);
       this.frame = requestAnimationFrame(() => {
         this.frame = 0;
         this.paint();
       });
+    }
+
+    paintFast() {
+      const ctx = this.canvas.getContext("2d"), snap = this.snapshot, k = this.k;
+      ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+      ctx.fillStyle = "#111";
+      ctx.fillRect(0, 0, this.cw, this.ch);
+      ctx.drawImage(this.backdrop(), -this.ox * k, -this.oy * k, this.W * k, this.H * k);
+      const f = k / snap.k;
+      ctx.drawImage(snap.canvas, (snap.ox - this.ox) * k, (snap.oy - this.oy) * k, this.cw * f, this.ch * f);
+      this.clearHover();
+    }
+
+    /** The photo dimmed and desaturated once, at its own resolution (drawing it is then a plain copy). */
+    backdrop() {
+      if (!this.dimmed) {
+        const c = document.createElement("canvas");
+        c.width = this.W;
+        c.height = this.H;
+        const g = c.getContext("2d");
+        g.filter = "grayscale(55%) brightness(58%)";
+        g.drawImage(this.picture, 0, 0, this.W, this.H);
+        this.dimmed = c;
+      }
+      return this.dimmed;
     }
 
     paint() {
@@ -252,17 +290,44 @@
       const { dpr, cw, ch } = this;
       const k = this.k, ox = this.ox, oy = this.oy;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.clearRect(0, 0, cw, ch);
       ctx.fillStyle = "#111";
       ctx.fillRect(0, 0, cw, ch);
-      ctx.filter = "grayscale(55%) brightness(58%)";
-      ctx.drawImage(this.picture, -ox * k, -oy * k, this.W * k, this.H * k);
-      ctx.filter = "none";
+      ctx.imageSmoothingEnabled = this.zoom < 4;
+      ctx.drawImage(this.backdrop(), -ox * k, -oy * k, this.W * k, this.H * k);
       const view = [ox, oy, ox + cw / k, oy + ch / k];
       const order = this.ix.levels.map((_, i) => i).reverse(); // coarse first, fine on top
       for (const li of order) if (this.levelOn[li]) this.paintLevel(ctx, li, view);
       if (this.layers.boxes) this.paintBoxes(ctx, view);
       this.clearHover();
+      if (!this.snapshot) this.snapshot = { canvas: document.createElement("canvas") };
+      const snap = this.snapshot;
+      snap.canvas.width = this.canvas.width;
+      snap.canvas.height = this.canvas.height;
+      snap.canvas.getContext("2d").drawImage(this.canvas, 0, 0);
+      Object.assign(snap, { k, ox, oy });
+    }
+
+    /** Paths grouped by (palette colour, alpha): one fill or stroke call per group. */
+    batches() {
+      const map = new Map();
+      const palette = this.palette, n = palette.length;
+      return {
+        path: (g, alpha) => {
+          const key = (g % n) * 64 + Math.round(alpha * 40);
+          let p = map.get(key);
+          if (!p) map.set(key, (p = new Path2D()));
+          return p;
+        },
+        flush: (ctx, mode, width) => {
+          for (const [key, p] of map) {
+            ctx.globalAlpha = (key % 64) / 40;
+            const colour = palette[Math.floor(key / 64)];
+            if (mode === "fill") { ctx.fillStyle = colour; ctx.fill(p); } else { ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.stroke(p); }
+          }
+          map.clear();
+          ctx.globalAlpha = 1;
+        },
+      };
     }
 
     paintLevel(ctx, li, view) {
@@ -270,10 +335,6 @@
       const k = this.k, ox = this.ox, oy = this.oy, s = lv.stride, cell = s * k;
       const c0 = Math.max(0, Math.floor(view[0] / s)), c1 = Math.min(lv.w - 1, Math.floor(view[2] / s));
       const r0 = Math.max(0, Math.floor(view[1] / s)), r1 = Math.min(lv.h - 1, Math.floor(view[3] / s));
-      const inView = (an) => {
-        const loc = an - lv.start, r = Math.floor(loc / lv.w), c = loc - r * lv.w;
-        return c >= c0 && c <= c1 && r >= r0 && r <= r1 ? [c, r] : null;
-      };
       const X = (c) => (c * s - ox) * k, Y = (r) => (r * s - oy) * k;
       if (L.grid && cell >= 7) {
         ctx.strokeStyle = "rgba(255,255,255,0.09)";
@@ -283,40 +344,25 @@
         for (let r = r0; r <= r1 + 1; r++) { const y = Math.round(Y(r)) + 0.5; ctx.moveTo(X(c0), y); ctx.lineTo(X(c1 + 1), y); }
         ctx.stroke();
       }
-      const batches = new Map();
-      const path = (key) => {
-        let p = batches.get(key);
-        if (!p) batches.set(key, (p = new Path2D()));
-        return p;
-      };
-      const flush = (mode, width) => {
-        for (const [key, p] of batches) {
-          const [colour, alpha] = key.split("|");
-          ctx.globalAlpha = +alpha;
-          if (mode === "fill") { ctx.fillStyle = colour; ctx.fill(p); } else { ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.stroke(p); }
-        }
-        batches.clear();
-        ctx.globalAlpha = 1;
-      };
-      const colourOf = (g) => this.palette[g % this.palette.length];
-      const q = (x) => Math.round(x * 20) / 20; // alpha buckets
+      const b = this.batches();
       const bylv = ix.byLevel[li];
-      // Positive fills, then their edges.
-      if (L.positives) {
-        for (const p of bylv.pos) {
-          const at = inView(cols.pos_anchor[p]);
-          if (!at) continue;
-          const g = cols.pos_gt[p];
-          const a = (FILL_LO + (FILL_HI - FILL_LO) * (ix.maxTs ? cols.pos_ts[p] / ix.maxTs : 0)) * this.gtAlpha(g);
-          path(colourOf(g) + "|" + q(a)).rect(X(at[0]), Y(at[1]), cell, cell);
+      const colOf = ix.col, rowOf = ix.row;
+      const visible = (an) => colOf[an] >= c0 && colOf[an] <= c1 && rowOf[an] >= r0 && rowOf[an] <= r1;
+      if (L.positives) { // fills, opacity from the target score; then their edges
+        for (const q of bylv.pos) {
+          const an = cols.pos_anchor[q];
+          if (!visible(an)) continue;
+          const g = cols.pos_gt[q];
+          const a = (FILL_LO + (FILL_HI - FILL_LO) * (ix.maxTs ? cols.pos_ts[q] / ix.maxTs : 0)) * this.gtAlpha(g);
+          b.path(g, a).rect(X(colOf[an]), Y(rowOf[an]), cell, cell);
         }
-        flush("fill");
+        b.flush(ctx, "fill");
         if (cell >= 5) {
-          for (const p of bylv.pos) {
-            const at = inView(cols.pos_anchor[p]);
-            if (at) path(colourOf(cols.pos_gt[p]) + "|" + q(this.gtAlpha(cols.pos_gt[p]))).rect(X(at[0]) + 0.5, Y(at[1]) + 0.5, cell - 1, cell - 1);
+          for (const q of bylv.pos) {
+            const an = cols.pos_anchor[q];
+            if (visible(an)) b.path(cols.pos_gt[q], this.gtAlpha(cols.pos_gt[q])).rect(X(colOf[an]) + 0.5, Y(rowOf[an]) + 0.5, cell - 1, cell - 1);
           }
-          flush("stroke", 1);
+          b.flush(ctx, "stroke", 1);
         }
       }
       // Pairs: hollow squares (selected, not this gt's positive), dots and pluses (the other candidates).
@@ -325,21 +371,18 @@
       const dots = [];
       for (const p of bylv.pairs) {
         const an = ix.pairAnchor[p];
-        const at = inView(an);
-        if (!at) continue;
+        if (!visible(an)) continue;
         const g = ix.pairGt[p], f = cols.pair_flags[p];
-        const pos = ix.posOf[an] >= 0 && cols.pos_gt[ix.posOf[an]] === g;
-        if (pos) continue;
+        if (ix.posOf[an] >= 0 && cols.pos_gt[ix.posOf[an]] === g) continue;
         if (f & PAIR_SELECTED) {
-          if (L.selected) path(colourOf(g) + "|" + q(this.gtAlpha(g))).rect(X(at[0]) + inset, Y(at[1]) + inset, cell - 2 * inset, cell - 2 * inset);
+          if (L.selected) b.path(g, this.gtAlpha(g)).rect(X(colOf[an]) + inset, Y(rowOf[an]) + inset, cell - 2 * inset, cell - 2 * inset);
         } else if (L.candidates) dots.push(p);
       }
-      flush("stroke", cell >= 16 ? 2 : 1);
+      b.flush(ctx, "stroke", cell >= 16 ? 2 : 1);
       for (const p of dots) {
         const an = ix.pairAnchor[p], g = ix.pairGt[p];
-        const loc = an - lv.start, r = Math.floor(loc / lv.w), c = loc - r * lv.w;
-        const cx = X(c) + cell / 2, cy = Y(r) + cell / 2;
-        const pp = path(colourOf(g) + "|" + q(0.85 * this.gtAlpha(g)));
+        const cx = X(colOf[an]) + cell / 2, cy = Y(rowOf[an]) + cell / 2;
+        const pp = b.path(g, 0.85 * this.gtAlpha(g));
         if (cols.pair_flags[p] & PAIR_IN_BOX) {
           pp.moveTo(cx + rad, cy);
           pp.arc(cx, cy, rad, 0, 2 * Math.PI);
@@ -349,50 +392,105 @@
           pp.rect(cx - 0.6, cy - e, 1.2, 2 * e);
         }
       }
-      flush("fill");
-      // Contested crosses and handed triangles (white with a dark rim: they read on any fill).
+      b.flush(ctx, "fill");
+      // Contested crosses and handed triangles: white with a dark rim, so they read on any fill.
       const involved = (an) => {
         if (this.selected < 0) return true;
         for (let j = ix.anchorStart[an]; j < ix.anchorStart[an + 1]; j++) if (ix.pairGt[ix.anchorPairs[j]] === this.selected) return true;
         return ix.posOf[an] >= 0 && cols.pos_gt[ix.posOf[an]] === this.selected;
       };
       if (L.contested && cell >= 4) {
+        const paths = [new Path2D(), new Path2D()]; // involving the selection (or all), the rest
         for (const an of bylv.contested) {
-          const at = inView(an);
-          if (!at) continue;
-          ctx.globalAlpha = involved(an) ? 1 : DIM;
-          cross(ctx, X(at[0]), Y(at[1]), cell);
+          if (visible(an)) crossPath(paths[involved(an) ? 0 : 1], X(colOf[an]), Y(rowOf[an]), cell);
         }
-        ctx.globalAlpha = 1;
+        paths.forEach((p, i) => strokeTwice(ctx, p, i ? DIM : 1));
       }
       if (L.handed && cell >= 4) {
-        for (const p of bylv.pos) {
-          if (!(cols.pos_flags[p] & POS_HANDED)) continue;
-          const at = inView(cols.pos_anchor[p]);
-          if (!at) continue;
-          ctx.globalAlpha = this.gtAlpha(cols.pos_gt[p]);
-          triangle(ctx, X(at[0]) + 1, Y(at[1]) + 1, Math.max(3, cell / 3));
+        const t = Math.max(3, cell / 3);
+        const paths = [new Path2D(), new Path2D()];
+        for (const q of bylv.pos) {
+          const an = cols.pos_anchor[q];
+          if (!(cols.pos_flags[q] & POS_HANDED) || !visible(an)) continue;
+          const x = X(colOf[an]) + 1, y = Y(rowOf[an]) + 1, p = paths[this.gtAlpha(cols.pos_gt[q]) === 1 ? 0 : 1];
+          p.moveTo(x, y); p.lineTo(x + t, y); p.lineTo(x, y + t); p.closePath();
         }
+        paths.forEach((p, i) => {
+          ctx.globalAlpha = i ? DIM : 1;
+          ctx.fillStyle = "#fff";
+          ctx.fill(p);
+          ctx.strokeStyle = "#000";
+          ctx.lineWidth = 1;
+          ctx.stroke(p);
+        });
         ctx.globalAlpha = 1;
       }
     }
 
     paintBoxes(ctx, view) {
-      const gts = this.meta.gts, k = this.k, ox = this.ox, oy = this.oy;
-      const visible = (b) => b[2] >= view[0] && b[0] <= view[2] && b[3] >= view[1] && b[1] <= view[3];
-      const rect = (b) => [(b[0] - ox) * k, (b[1] - oy) * k, (b[2] - b[0]) * k, (b[3] - b[1]) * k];
+      const gts = this.meta.gts, k = this.k, ox = this.ox, oy = this.oy, m = this.ix.m;
+      const rect = (bx) => [(bx[0] - ox) * k, (bx[1] - oy) * k, (bx[2] - bx[0]) * k, (bx[3] - bx[1]) * k];
+      const shown = [];
+      for (let g = 0; g < m; g++) {
+        const bx = gts.box[g];
+        if (g !== this.selected && bx[2] >= view[0] && bx[0] <= view[2] && bx[3] >= view[1] && bx[1] <= view[3]) shown.push(g);
+      }
+      // Dotted: the box the small-box floor widened; dark rims; white rings (no positive); then the colours.
+      const b = this.batches();
+      for (const g of shown) {
+        const cb = gts.cand_box[g];
+        if (cb) b.path(g, this.gtAlpha(g)).rect(...rect(cb));
+      }
+      ctx.setLineDash([3, 3]);
+      b.flush(ctx, "stroke", 1);
+      ctx.setLineDash([]);
       ctx.lineJoin = "miter";
-      for (let g = 0; g < this.ix.m; g++) {
-        const b = gts.box[g];
-        if (!visible(b) || g === this.selected) continue;
-        this.paintBox(ctx, g, rect(b), this.gtAlpha(g));
+      const width = (r) => (Math.min(r[2], r[3]) >= 12 ? 2 : 1.25);
+      for (const alpha of [DIM, 1]) {
+        const rims = [new Path2D(), new Path2D()], rings = new Path2D();
+        let any = false;
+        for (const g of shown) {
+          if (this.gtAlpha(g) !== alpha) continue;
+          any = true;
+          const r = rect(gts.box[g]), w = width(r);
+          rims[w > 1.5 ? 1 : 0].rect(r[0], r[1], r[2], r[3]);
+          if (!gts.positives[g]) rings.rect(r[0] - w - 2, r[1] - w - 2, r[2] + 2 * w + 4, r[3] + 2 * w + 4);
+        }
+        if (!any) continue;
+        ctx.globalAlpha = alpha;
+        ctx.strokeStyle = "rgba(0,0,0,0.6)";
+        ctx.lineWidth = 3.25;
+        ctx.stroke(rims[0]);
+        ctx.lineWidth = 4;
+        ctx.stroke(rims[1]);
+        ctx.strokeStyle = "#fff";
+        ctx.lineWidth = 1;
+        ctx.stroke(rings);
+      }
+      ctx.globalAlpha = 1;
+      for (const thick of [false, true]) {
+        for (const g of shown) {
+          const r = rect(gts.box[g]);
+          if ((width(r) > 1.5) === thick) b.path(g, this.gtAlpha(g)).rect(r[0], r[1], r[2], r[3]);
+        }
+        b.flush(ctx, "stroke", thick ? 2 : 1.25);
       }
       if (this.selected >= 0) {
         const r = rect(gts.box[this.selected]);
         ctx.strokeStyle = "#fff";
         ctx.lineWidth = 5;
         ctx.strokeRect(r[0] - 1, r[1] - 1, r[2] + 2, r[3] + 2);
-        this.paintBox(ctx, this.selected, r, 1, 2.5);
+        ctx.strokeStyle = "rgba(0,0,0,0.6)";
+        ctx.lineWidth = 4.5;
+        ctx.strokeRect(r[0], r[1], r[2], r[3]);
+        ctx.strokeStyle = this.palette[this.selected % this.palette.length];
+        ctx.lineWidth = 2.5;
+        ctx.strokeRect(r[0], r[1], r[2], r[3]);
+        if (!gts.positives[this.selected]) {
+          ctx.strokeStyle = "#fff";
+          ctx.lineWidth = 1;
+          ctx.strokeRect(r[0] - 5, r[1] - 5, r[2] + 10, r[3] + 10);
+        }
         if (Math.max(r[2], r[3]) < 24) { // a beacon: small boxes stay findable
           ctx.strokeStyle = "#fff";
           ctx.lineWidth = 2;
@@ -402,34 +500,6 @@
         }
       }
       if (this.layers.tags) this.paintTags(ctx, view, rect);
-      ctx.globalAlpha = 1;
-    }
-
-    paintBox(ctx, g, r, alpha, width) {
-      const gts = this.meta.gts;
-      const colour = this.palette[g % this.palette.length];
-      const w = width || (Math.min(r[2], r[3]) >= 12 ? 2 : 1.25);
-      ctx.globalAlpha = alpha;
-      const cb = gts.cand_box[g];
-      if (cb) {
-        ctx.setLineDash([3, 3]);
-        ctx.strokeStyle = colour;
-        ctx.lineWidth = 1;
-        ctx.strokeRect((cb[0] - this.ox) * this.k, (cb[1] - this.oy) * this.k, (cb[2] - cb[0]) * this.k, (cb[3] - cb[1]) * this.k);
-        ctx.setLineDash([]);
-      }
-      ctx.strokeStyle = "rgba(0,0,0,0.6)";
-      ctx.lineWidth = w + 2;
-      ctx.strokeRect(r[0], r[1], r[2], r[3]);
-      if (!gts.positives[g]) {
-        const e = w + 2;
-        ctx.strokeStyle = "#fff";
-        ctx.lineWidth = 1;
-        ctx.strokeRect(r[0] - e, r[1] - e, r[2] + 2 * e, r[3] + 2 * e);
-      }
-      ctx.strokeStyle = colour;
-      ctx.lineWidth = w;
-      ctx.strokeRect(r[0], r[1], r[2], r[3]);
       ctx.globalAlpha = 1;
     }
 
@@ -640,7 +710,7 @@
       this.ox = d.ox - dx / this.k;
       this.oy = d.oy - dy / this.k;
       this.clampPan();
-      this.draw();
+      this.draw(true);
     }
 
     onUp(e) {
@@ -832,6 +902,22 @@
   }
 
   /* ---- marks ------------------------------------------------------------------------------------ */
+
+  function crossPath(p, x, y, cell) {
+    const e = Math.max(1.5, cell / 5);
+    p.moveTo(x + e, y + e); p.lineTo(x + cell - e, y + cell - e);
+    p.moveTo(x + e, y + cell - e); p.lineTo(x + cell - e, y + e);
+  }
+
+  function strokeTwice(ctx, p, alpha) {
+    ctx.globalAlpha = alpha;
+    for (const [colour, w] of [["#000", 3], ["#fff", 1.5]]) {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = w;
+      ctx.stroke(p);
+    }
+    ctx.globalAlpha = 1;
+  }
 
   function cross(ctx, x, y, cell) {
     const e = Math.max(1.5, cell / 5);
