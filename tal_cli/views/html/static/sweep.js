@@ -71,7 +71,7 @@
     }
 
     function chart() {
-      const rows = data.chart, rowH = 74, top = 58, label = 250, span = 330, gap = 150;
+      const rows = data.chart, rowH = 74, top = 58, label = 250, span = 300, gap = 215;
       const w = label + 2 * (span + gap), hgt = top + rows.length * rowH + 34;
       const x1 = label, x2 = label + span + gap;
       const nice = (v, floor) => {
@@ -90,7 +90,7 @@
       let lx = x2;
       for (const name of ["all", ...data.size_bins]) {
         svg.append(s("rect", { x: lx, y: 28, width: 12, height: 10, fill: colours[name] }), s("text", { x: lx + 16, y: 37, class: "muted" }, name));
-        lx += 24 + name.length * 7;
+        lx += 32 + name.length * 8;
       }
       for (let t = 0; t <= 5; t++) {
         for (const [x0, topv, pct] of [[x1, top1, ""], [x2, top2, "%"]]) {
