@@ -76,33 +76,39 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def fresh_page(browser, page_path: Path):
+    """A new context (network blocked) and page at ``page_path``, ready; returns ``(context, page, ms to ready)``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
+    context.add_init_script(READY_SCRIPT)
+    page = context.new_page()
+    page.goto(page_path.as_uri())
+    page.wait_for_function("window.__readyAt", timeout=30000)
+    return context, page, page.evaluate("window.__readyAt")
+
+
 def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
     ready = []
     for _ in range(repeats):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
-        context.add_init_script(READY_SCRIPT)
-        page = context.new_page()
-        page.goto(page_path.as_uri())
-        page.wait_for_function("window.__readyAt", timeout=30000)
-        ready.append(page.evaluate("window.__readyAt"))
+        context, _, ms = fresh_page(browser, page_path)
+        ready.append(ms)
         context.close()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.goto(page_path.as_uri())
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    context, page, _ = fresh_page(browser, page_path)
     hover = page.evaluate(HOVER_SCRIPT, [hovers, 14])
     repaint = page.evaluate("""() => Array.from({length: 7}, () => {
       const t0 = performance.now(); TAL.view.paint(); TAL.view.canvas.getContext("2d").getImageData(0, 0, 1, 1);
       return performance.now() - t0; })""")
     e2e = []
     box = page.locator("#view").bounding_box()
-    k = box["width"] / page.evaluate("TAL.view.W")
-    for i in range(30):
-        x, y = (8 * (i * 7 % 80) + 4), (8 * (i * 13 % 80) + 4)
+    width = page.evaluate("TAL.view.W")
+    k = box["width"] / width
+    for i in range(30):  # stride-8 anchor centres in the top-left 640 px
+        col, row = i * 7 % 80, i * 13 % 80
+        anchor = row * (width // 8) + col
         t0 = time.perf_counter()
-        page.mouse.move(box["x"] + x * k, box["y"] + y * k)
-        page.wait_for_function("document.getElementById('tooltip').textContent.startsWith('anchor ')")
+        page.mouse.move(box["x"] + (8 * col + 4) * k, box["y"] + (8 * row + 4) * k)
+        page.wait_for_function(f"!document.getElementById('tooltip').hidden && "
+                               f"document.getElementById('tooltip').textContent.startsWith('anchor {anchor} ')")
         e2e.append(1000 * (time.perf_counter() - t0))
         page.mouse.move(0, 0)
     context.close()
@@ -112,13 +118,8 @@ def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
 def measure_sweep(browser, page_path: Path, repeats: int) -> dict:
     ready, opened = [], []
     for _ in range(repeats):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())
-        context.add_init_script(READY_SCRIPT)
-        page = context.new_page()
-        page.goto(page_path.as_uri())
-        page.wait_for_function("window.__readyAt", timeout=30000)
-        ready.append(page.evaluate("window.__readyAt"))
+        context, page, ms = fresh_page(browser, page_path)
+        ready.append(ms)
         first = page.locator("[data-image]").first
         t0 = time.perf_counter()
         first.click()

@@ -67,7 +67,7 @@ def assign(
         from ..workflows.html import write_assign_html
 
         written.append(write_assign_html(result, html, {"image": image, "labels": labels, "preds": preds,
-                                                         "config": display_path(result.config.source), "names": names}))
+                                                         "config": display_path(result.config.source), "names": names}, gt))
 
     if as_json:
         doc = report_to_json(report)

@@ -19,11 +19,13 @@ from .assign import AssignResult
 from .sweep import SweepResult
 
 
-def write_assign_html(result: AssignResult, path: str | Path, inputs: Mapping[str, str | Path | None]) -> Path:
+def write_assign_html(result: AssignResult, path: str | Path, inputs: Mapping[str, str | Path | None],
+                      selected: int | None = None) -> Path:
     """Write the ``tal assign --html`` page of ``result``.
 
     Args:
         inputs: what the page's header lists, e.g. ``{"image": ..., "labels": ..., "preds": ...}``.
+        selected: the gt selected when the page opens (``--gt N``).
 
     Raises:
         InputFileError: the file cannot be written.
@@ -35,7 +37,7 @@ def write_assign_html(result: AssignResult, path: str | Path, inputs: Mapping[st
     scene = result.scene
     picture = letterbox_image(load_image(scene.image), scene.letterbox)
     page = assign_page(scene, result.assignment, result.report, jpeg_data_url(picture),
-                       {k: None if v is None else str(v) for k, v in inputs.items()})
+                       {k: None if v is None else str(v) for k, v in inputs.items()}, selected=selected)
     return write_text(path, page)
 
 

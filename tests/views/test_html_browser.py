@@ -93,9 +93,10 @@ def _tal(*args: str) -> str:
 def pages(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("pages")
     out = {"hubble": folder / "hubble.html", "astronaut": folder / "astronaut.html", "sweep": folder / "sweep.html",
-           "crowd": folder / "crowd.html"}
+           "crowd": folder / "crowd.html", "gt5": folder / "gt5.html"}
     _tal("assign", *HUBBLE, "--names", HUBBLE_NAMES, "--variant", "ultralytics", "--html", out["hubble"])
     _tal("assign", *ASTRONAUT, "--names", str(ROOT / "samples" / "data.yaml"), "--html", out["astronaut"])
+    _tal("assign", *ASTRONAUT, "--names", str(ROOT / "samples" / "data.yaml"), "--gt", "5", "--html", out["gt5"])
     _tal("sweep", *HUBBLE, "--names", HUBBLE_NAMES, "--variant", "yolov8", "ultralytics", "--html", out["sweep"])
     crowd = crowded_files(folder / "crowd", n=600, size=640, seed=3)
     _tal("assign", *crowd, "--variant", "ultralytics", "--html", out["crowd"])
@@ -179,6 +180,13 @@ def test_click_rows_show_the_json_counts_and_the_gt_table(open_page, pages) -> N
     assert shown == rows
     page.click('#selection [data-jump="16"]')  # gt 14 lost anchors to 16 and 17
     assert "gt 16 (galaxy)" in page.locator("#selection").inner_text()
+
+
+def test_gt_option_opens_with_that_gt_selected(open_page, pages) -> None:
+    page = open_page(pages["gt5"])
+    assert page.locator("#selection .title").inner_text() == \
+        "gt 5 (patch) box 350.0,425.0,412.5,468.7: 60 candidates, 10 selected, 10 positives"
+    assert page.locator('[data-gt="5"]').get_attribute("aria-selected") == "true"
 
 
 def test_click_on_the_image_selects_a_box(open_page, pages) -> None:

@@ -197,13 +197,14 @@ def class_names_of(report: Report) -> dict[str, str]:
 
 
 def assign_page(scene: Scene, assignment: Assignment, report: Report, picture_url: str,
-                inputs: Mapping[str, str | None], image_index: int = 0) -> str:
+                inputs: Mapping[str, str | None], image_index: int = 0, selected: int | None = None) -> str:
     """The ``tal assign --html`` page.
 
     Args:
         picture_url: the letterboxed network input as a ``data:`` URL (:func:`~.assets.jpeg_data_url`).
         inputs: what the header lists, e.g. ``{"image": ..., "labels": ..., "preds": ..., "config": ...}``
             (None values are left out).
+        selected: the gt selected when the page opens (``--gt N``), None: none.
     """
     meta, columns = image_view(scene, assignment, report, image_index)
     data = {
@@ -212,6 +213,7 @@ def assign_page(scene: Scene, assignment: Assignment, report: Report, picture_ur
         "inputs": {k: str(v) for k, v in inputs.items() if v is not None},
         "picture": picture_url,
         "view": pack(meta, columns),
+        "selected": selected,
     }
     return html_page(title=f"tal assign: {report.image}", kind="assign", data=data,
                      scripts=("image_view.js", "assign.js"))

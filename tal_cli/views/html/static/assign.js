@@ -17,11 +17,11 @@
     const root = TAL.h("section", { class: "image-view" });
     app.append(root);
     TAL.view = new TAL.ImageView(root, { meta, cols, picture });
+    if (data.selected !== null && data.selected !== undefined) TAL.view.select(data.selected); // --gt N
     performance.mark("tal:built");
     await new Promise((r) => requestAnimationFrame(() => r()));
     TAL.ready();
   } catch (err) {
     TAL.fail(err);
   }
-
 })();
