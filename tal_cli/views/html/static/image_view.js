@@ -178,7 +178,8 @@
 
     resize() {
       const avail = Math.max(240, this.stage.parentElement.clientWidth || 640);
-      const maxH = Math.max(320, Math.min(window.innerHeight * 0.8, 1100));
+      const top = this.stage.getBoundingClientRect().top + window.scrollY; // fit the first screen
+      const maxH = Math.max(360, Math.min(window.innerHeight - Math.min(top, window.innerHeight / 2) - 60, 1100));
       this.scale = Math.min(avail / this.W, maxH / this.H);
       const cw = Math.round(this.W * this.scale), ch = Math.round(this.H * this.scale);
       this.scale = cw / this.W;
@@ -520,9 +521,11 @@
         for (let g = 0; g < this.ix.m; g++) if (gts.positives[g]) order.push(g);
       }
       const placed = [];
-      const limit = Math.round(40 * Math.min(this.zoom, 4));
+      // Problem gts: every tag that fits; the others: all on a sparse image, else more as you zoom in.
+      const limit = this.ix.m <= 60 ? this.ix.m : Math.round(20 * (this.zoom - 1) * Math.min(this.zoom, 4));
+      let others = 0;
       for (const g of order) {
-        if (placed.length >= limit) break;
+        if (gts.positives[g] && g !== this.selected && others >= limit) break;
         const b = gts.box[g];
         if (b[2] < view[0] || b[0] > view[2] || b[3] < view[1] || b[1] > view[3]) continue;
         if (this.selected < 0 && !this.pass[g]) continue;
@@ -541,6 +544,7 @@
           ctx.fillStyle = textOn(colour);
           ctx.fillText(text, x + 2, y + 1);
           placed.push([x, y, x + tw, y + th]);
+          if (gts.positives[g]) others++;
           break;
         }
       }
