@@ -21,9 +21,7 @@ runner = CliRunner()
 
 
 def page_data(path: Path) -> dict:
-    text = path.read_text(encoding="utf-8")
-    found = re.search(r'<script type="application/json" id="tal-data">(.*?)</script>', text, flags=re.S)
-    return json.loads(found.group(1))
+    return page_data_text(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +61,20 @@ def test_page_asks_for_nothing_outside_itself(hubble_page: Path) -> None:
     data = page_data(hubble_page)
     assert data["picture"].startswith("data:image/jpeg;base64,")
     assert data["inputs"]["image"].endswith("hubble_left.jpg") and data["inputs"]["names"].endswith("hubble.yaml")
+
+
+def test_names_cannot_break_out_of_the_page() -> None:
+    from tal_cli.views.html.assets import html_page
+
+    evil = "x</script><script>alert(1)</script><!--"
+    text = html_page(title=evil, kind="assign", data={"inputs": {"image": evil}}, scripts=())
+    assert "<script>alert(1)" not in text and "<title>x&lt;/script&gt;" in text
+    assert page_data_text(text) == {"inputs": {"image": evil}}
+
+
+def page_data_text(text: str) -> dict:
+    found = re.search(r'<script type="application/json" id="tal-data">(.*?)</script>', text, flags=re.S)
+    return json.loads(found.group(1))
 
 
 def test_view_data_are_the_reports(hubble_page: Path, hubble_json: dict) -> None:

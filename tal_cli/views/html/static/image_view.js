@@ -69,7 +69,7 @@
   class ImageView {
     /**
      * root: element to fill. data: {meta, cols, picture (drawable: HTMLImageElement or ImageBitmap), names,
-     * palette}. options: {onSelect(g)} .
+     * palette}. options: {onSelect(g), fitView (size the image to the screen below the view's own top)}.
      */
     constructor(root, data, options) {
       this.root = root;
@@ -178,7 +178,9 @@
 
     resize() {
       const avail = Math.max(240, this.stage.parentElement.clientWidth || 640);
-      const top = this.stage.getBoundingClientRect().top + window.scrollY; // fit the first screen
+      // Fit the first screen (a page of one image), or the screen from the view's top (opened in a sweep page).
+      const top = this.options.fitView ? this.stage.getBoundingClientRect().top - this.root.getBoundingClientRect().top
+        : this.stage.getBoundingClientRect().top + window.scrollY;
       const maxH = Math.max(360, Math.min(window.innerHeight - Math.min(top, window.innerHeight / 2) - 60, 1100));
       this.scale = Math.min(avail / this.W, maxH / this.H);
       const cw = Math.round(this.W * this.scale), ch = Math.round(this.H * this.scale);

@@ -232,7 +232,7 @@
           st.labels.map((l, j) => h("button", { type: "button", class: "toggle", "data-view-setting": j, "aria-pressed": String(j === k),
             onclick: () => open(key, j) }, `${j}: ${l} (${w.zero[j]} without)`))),
         root);
-      state.view = new TAL.ImageView(root, { meta, cols, picture });
+      state.view = new TAL.ImageView(root, { meta, cols, picture }, { fitView: true });
       if (prev) {
         Object.assign(state.view, { zoom: prev.zoom, ox: prev.ox, oy: prev.oy });
         if (prev.selected >= 0 && gt === undefined) state.view.select(prev.selected);
