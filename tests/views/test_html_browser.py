@@ -7,6 +7,7 @@ compared with what ``tal assign --json`` and ``--gt N`` print for the same assig
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -103,8 +104,19 @@ def pages(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _json_text(*args: str) -> str:
+    return _tal("assign", *args, "--json")
+
+
 def _json(*args: str) -> dict:
-    return json.loads(_tal("assign", *args, "--json"))
+    """``tal assign ARGS --json`` (each command run once per session)."""
+    return json.loads(_json_text(*args))
+
+
+@functools.lru_cache(maxsize=None)
+def _assigned(args: tuple[str, ...], gt: int | None = None, variant: str | None = None):
+    return assign_image(*args, gt=gt, variant=variant)
 
 
 def _view_point(page, x: float, y: float, width: int = 640) -> tuple[float, float]:
@@ -129,7 +141,7 @@ def _hover_anchor(page, anchor: int, levels) -> dict[str, list[str]]:
 
 def _expected_candidates(args, gt: int, **kw) -> tuple[list[str], list[list[str]]]:
     """The --gt N table's cells, as tal assign prints them."""
-    result = assign_image(*args, gt=gt, **kw)
+    result = _assigned(tuple(args), gt, **kw)
     third = result.report.losses.third
     return table_cells(candidate_table(result.candidates, result.report.gts[gt], third))
 
@@ -140,7 +152,7 @@ def _expected_candidates(args, gt: int, **kw) -> tuple[list[str], list[list[str]
 ])
 def test_hover_shows_the_gt_tables_values(open_page, pages, which, args, kw, gts) -> None:
     page = open_page(pages[which])
-    levels = assign_image(*args, **kw).scene.head.levels
+    levels = _assigned(tuple(args), **kw).scene.head.levels
     for gt in gts:
         headers, rows = _expected_candidates(args, gt, **kw)
         col = {name: i for i, name in enumerate(headers)}
@@ -157,7 +169,7 @@ def test_hover_shows_the_gt_tables_values(open_page, pages, which, args, kw, gts
 
 def test_background_anchor(open_page, pages) -> None:
     page = open_page(pages["astronaut"])
-    levels = assign_image(*ASTRONAUT).scene.head.levels
+    levels = _assigned(ASTRONAUT).scene.head.levels
     doc = _json(*ASTRONAUT)
     taken = {p["anchor"] for p in doc["positives"]}
     anchor = next(a for a in range(6400, 8000) if a not in taken)
@@ -204,7 +216,7 @@ def test_click_on_the_image_selects_a_box(open_page, pages) -> None:
 
 def test_strides_toggle_and_keys(open_page, pages) -> None:
     page = open_page(pages["hubble"])
-    levels = assign_image(*HUBBLE, variant="ultralytics").scene.head.levels
+    levels = _assigned(HUBBLE, variant="ultralytics").scene.head.levels
     _hover_anchor(page, 2 * 80 + 2, levels)  # stride 8, cell 2,2, centre (20, 20)
     page.click('[data-stride="8"]')
     assert page.locator('[data-stride="8"]').get_attribute("aria-pressed") == "false"
