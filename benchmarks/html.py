@@ -83,7 +83,7 @@ def fresh_page(browser, page_path: Path):
     context.add_init_script(READY_SCRIPT)
     page = context.new_page()
     page.goto(page_path.as_uri())
-    page.wait_for_function("window.__readyAt", timeout=30000)
+    page.wait_for_selector('html[data-ready="1"]', state="attached", timeout=30000)  # (no eval: the page's CSP)
     return context, page, page.evaluate("window.__readyAt")
 
 
@@ -107,8 +107,7 @@ def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
         anchor = row * (width // 8) + col
         t0 = time.perf_counter()
         page.mouse.move(box["x"] + (8 * col + 4) * k, box["y"] + (8 * row + 4) * k)
-        page.wait_for_function(f"!document.getElementById('tooltip').hidden && "
-                               f"document.getElementById('tooltip').textContent.startsWith('anchor {anchor} ')")
+        page.locator("#tooltip:not([hidden]) .tip-head", has_text=f"anchor {anchor} ·").wait_for(state="attached")
         e2e.append(1000 * (time.perf_counter() - t0))
         page.mouse.move(0, 0)
     context.close()
@@ -123,7 +122,7 @@ def measure_sweep(browser, page_path: Path, repeats: int) -> dict:
         first = page.locator("[data-image]").first
         t0 = time.perf_counter()
         first.click()
-        page.wait_for_function("document.documentElement.dataset.ready === '1' && document.getElementById('view')")
+        page.wait_for_selector('html[data-ready="1"] #view', state="attached")
         opened.append(1000 * (time.perf_counter() - t0))
         context.close()
     return {"ready": ready, "open": opened}

@@ -74,7 +74,7 @@ def open_page(browser):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(path.as_uri())
-        page.wait_for_function("document.documentElement.dataset.ready === '1'", timeout=15000)
+        wait_ready(page)
         return page
 
     yield opener
@@ -82,6 +82,12 @@ def open_page(browser):
         context.close()
     assert attempts == [], f"network requests attempted: {attempts}"
     assert errors == [], errors
+
+
+def wait_ready(page) -> None:
+    """Until ``<html data-ready="1">``. A selector, not ``wait_for_function``: polling a predicate
+    needs eval, which the page's Content-Security-Policy forbids (as it should)."""
+    page.wait_for_selector('html[data-ready="1"]', state="attached", timeout=15000)
 
 
 def _tal(*args: str) -> str:
@@ -167,6 +173,17 @@ def test_hover_shows_the_gt_tables_values(open_page, pages, which, args, kw, gts
                 assert cells[col["positive"]] in got[5]
 
 
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_any_anchor_centre_names_its_anchor(open_page, pages, width) -> None:
+    page = open_page(pages["hubble"], width=width, height=900)
+    levels = _assigned(HUBBLE, variant="ultralytics").scene.head.levels
+    gen = random.Random(width)
+    anchors = [lv.start + gen.randrange(lv.size) for lv in levels for _ in range(12)]
+    anchors += [0, levels[0].stop - 1, levels[-1].start, levels[-1].stop - 1]  # grid corners
+    for anchor in anchors:
+        _hover_anchor(page, anchor, levels)
+
+
 def test_background_anchor(open_page, pages) -> None:
     page = open_page(pages["astronaut"])
     levels = _assigned(ASTRONAUT).scene.head.levels
@@ -221,8 +238,9 @@ def test_strides_toggle_and_keys(open_page, pages) -> None:
     page.click('[data-stride="8"]')
     assert page.locator('[data-stride="8"]').get_attribute("aria-pressed") == "false"
     page.mouse.move(*_view_point(page, 20, 20))
-    # Nearest centre in units of its stride: stride 32's (16, 16) is 0.18 away, stride 16's (24, 24) 0.35.
-    assert page.locator("#tooltip .tip-head").inner_text().startswith("anchor 8000 · stride 32")
+    # Stride 16's cell 1,1 holds (20, 20); stride 32's centre (16, 16) is 5.7 px away, beyond reach.
+    assert page.locator("#tooltip .tip-head").inner_text().startswith("anchor 6441 · stride 16 · cell 1,1")
+    _hover_anchor(page, 8000, levels)  # stride 32's anchors: at their centre
     page.keyboard.press("1")
     assert page.locator('[data-stride="8"]').get_attribute("aria-pressed") == "true"
     _hover_anchor(page, 162, levels)
@@ -318,13 +336,13 @@ def test_sweep_drill_down(open_page, pages) -> None:
     assert "all 23.8% (79/332)" in page.locator("#tooltip").inner_text()
     assert page.locator("#view").count() == 0
     page.click('[data-image="hubble_left"]')
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    wait_ready(page)
     ultra, v8 = (_json(*HUBBLE, "--variant", v) for v in ("ultralytics", "yolov8"))
     page.click('[data-gt="101"]')
     g = ultra["gts"][101]
     assert f"{g['candidates']} candidates, {g['selected']} selected, {g['positives']} positives" in page.locator("#selection").inner_text()
     page.click('[data-view-setting="0"]')
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    wait_ready(page)
     g = v8["gts"][101]
     assert f"{g['candidates']} candidates, {g['selected']} selected, {g['positives']} positives" in page.locator("#selection").inner_text()
     assert page.locator('[data-view-setting="0"]').get_attribute("aria-pressed") == "true"
@@ -335,5 +353,5 @@ def test_sweep_drill_down(open_page, pages) -> None:
     page.select_option("select", "1")
     assert page.locator("[data-change]").count() == len(lose)
     page.click(f'[data-change="hubble_left:{lose[0]}"]')
-    page.wait_for_function("document.documentElement.dataset.ready === '1'")
+    wait_ready(page)
     assert page.locator("#selection .title").inner_text().startswith(f"gt {lose[0]} ")

@@ -554,21 +554,26 @@
 
     /* ---- hover: the anchor under the pointer --------------------------------------------------- */
 
-    /** The anchor whose centre is nearest the input point, distance in units of its stride, among shown strides. */
+    /** The anchor under input point (x, y), among the shown strides: a coarser stride's anchor when the
+     * point is within a few screen px of its centre (zoom in to reach them easily), else the finest
+     * shown stride's cell holding the point. Robust to the pointer's whole-pixel rounding. */
     anchorAt(x, y) {
-      let best = -1, bestD = Infinity, bestLv = -1;
-      this.ix.levels.forEach((lv, i) => {
-        if (!this.levelOn[i]) return;
+      const shown = this.ix.levels.map((lv, i) => [lv, i]).filter(([, i]) => this.levelOn[i]);
+      if (!shown.length) return null;
+      const cellAt = (lv) => {
         const s = lv.stride;
         const c = Math.min(lv.w - 1, Math.max(0, Math.floor(x / s))), r = Math.min(lv.h - 1, Math.max(0, Math.floor(y / s)));
-        const d = Math.hypot(x - (c + 0.5) * s, y - (r + 0.5) * s) / s;
-        if (d < bestD - 1e-9) {
-          bestD = d;
-          best = lv.start + r * lv.w + c;
-          bestLv = i;
-        }
-      });
-      return best < 0 ? null : { anchor: best, level: bestLv };
+        return [c, r, Math.hypot(x - (c + 0.5) * s, y - (r + 0.5) * s)];
+      };
+      const reach = Math.min(3, 0.35 * shown[0][0].stride * this.k) / this.k; // input px
+      for (let n = shown.length - 1; n >= 1; n--) { // coarsest first
+        const [lv, i] = shown[n];
+        const [c, r, d] = cellAt(lv);
+        if (d <= reach) return { anchor: lv.start + r * lv.w + c, level: i };
+      }
+      const [lv, i] = shown[0];
+      const [c, r] = cellAt(lv);
+      return { anchor: lv.start + r * lv.w + c, level: i };
     }
 
     onHover(e) {
