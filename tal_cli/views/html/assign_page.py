@@ -53,11 +53,20 @@ def size_bucket(row: GtRow) -> int:
     return next(i for i, (_, limit) in enumerate(SIZE_BINS) if area < limit)
 
 
-def table_cells(table) -> tuple[list[str], list[list[str]]]:
-    """``(headers, rows of cells)`` of a rich table built by :mod:`tal_cli.views.tables`: the page
-    shows exactly the strings the terminal prints (headers on one line)."""
-    headers = [str(c.header).replace("\n", " ") for c in table.columns]
-    columns = [[str(v) for v in c.cells] for c in table.columns]
+def table_cells(*tables) -> tuple[list[str], list[list[str]]]:
+    """``(headers, rows of cells)`` of tables built by :mod:`tal_cli.views.tables`, side by side: the
+    page shows exactly the strings the terminal prints. Headers go on one line; a header already
+    taken (the setting columns a second sweep table repeats) is not repeated. Reads rich tables'
+    columns (``header``, ``cells``) and fitted tables' (``header``, ``values``) alike."""
+    headers: list[str] = []
+    columns: list[list[str]] = []
+    for table in tables:
+        for c in table.columns:
+            header = str(c.header).replace("/\n", "/").replace("\n", " ")
+            if header in headers:
+                continue
+            headers.append(header)
+            columns.append([str(v) for v in (c.values if hasattr(c, "values") else c.cells)])
     return headers, [list(row) for row in zip(*columns)]
 
 

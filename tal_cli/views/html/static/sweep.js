@@ -30,11 +30,11 @@
     const st = data.settings;
     const settingRows = st.cells.map((cells, k) => h("tr", { "data-setting": k, tabindex: "0", onclick: () => choose(k),
       onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(k); } } },
-    cells.map((v, c) => h("td", { class: c === 3 ? null : "num" }, v))));
+    cells.map((v, c) => h("td", { class: st.headers[c] === "variant" ? null : "num" }, v))));
     app.append(h("h2", {}, "Settings"),
       h("p", { class: "muted" }, "Click a setting: the worst images are ranked under it, and what changed compares it with the setting chosen below."),
       h("div", { class: "table-box" }, h("table", { class: "grid settings" },
-        h("thead", {}, h("tr", {}, st.headers.map((t, c) => h("th", { class: c === 3 ? null : "num" }, t)))),
+        h("thead", {}, h("tr", {}, st.headers.map((t) => h("th", { class: t === "variant" ? null : "num" }, t)))),
         h("tbody", {}, settingRows))));
 
     /* ---- charts ------------------------------------------------------------------------------ */
