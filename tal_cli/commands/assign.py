@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from .common import (
-    TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say, usage_error, warn,
+    TalCommand, console, display_path, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say,
+    usage_error, warn,
 )
 from .options import (
-    AlphaOpt, BetaOpt, ConfigOpt, GtOpt, GtOrder, HeadOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg, LimitOpt,
-    DeviceOpt, MaxZeroOpt, MinPosOpt, ModelOpt, NamesOpt, OutOpt, PredsArg, SeedOpt, SortOpt, TopkOpt, VariantOpt,
+    AlphaOpt, BetaOpt, ConfigOpt, DeviceOpt, GtOpt, GtOrder, HeadOpt, HtmlOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg,
+    LimitOpt, MaxZeroOpt, MinPosOpt, ModelOpt, NamesOpt, OutOpt, PredsArg, SeedOpt, SortOpt, TopkOpt, VariantOpt,
     WideOpt,
 )
 
@@ -19,6 +20,7 @@ HELP = dict(
     "  tal assign IMG LBL PREDS --variant ultralytics --topk 13 --gt 4\n"
     "  tal assign IMG LBL PREDS --json > assignment.json\n"
     "  tal assign IMG LBL PREDS --out overlays/\n"
+    "  tal assign IMG LBL PREDS --html assignment.html\n"
     "  tal assign IMG LBL --model runs/detect/train/weights/best.pt --variant ultralytics",
 )
 
@@ -47,6 +49,7 @@ def assign(
     model: ModelOpt = None,
     device: DeviceOpt = "cpu",
     seed: SeedOpt = 0,
+    html: HtmlOpt = None,
 ) -> None:
     """Assign one image and explain every gt: candidates, top-k, conflicts, positives.
 
@@ -66,6 +69,10 @@ def assign(
         from ..writers.files import check_folder
 
         check_folder(out)  # said before the work
+    if html is not None:
+        from ..writers.files import check_writable
+
+        check_writable(html)
     result = assign_image(image, labels, preds, config=config, variant=variant.value if variant else None,
                           topk=topk, alpha=alpha, beta=beta, imgsz=imgsz, head=head.value if head else None,
                           names=names, gt=gt, gates=gates, model=model, device=device, seed=seed)
@@ -75,13 +82,20 @@ def assign(
         for note in result.notes:
             warn(err, note)
     written = write_overlays(result, out, [gt] if gt is not None else None) if out is not None else []
+    if html is not None:
+        from ..workflows.html import write_assign_html
+
+        written.append(write_assign_html(result, html, {"image": image, "labels": labels, "preds": preds, "model": model,
+                                                         "config": display_path(result.config.source), "names": names}, gt))
 
     if as_json:
         doc = report_to_json(report)
         if gt is not None:
             doc["candidates"] = {"gt": gt, "rows": candidates_to_json(result.candidates)}
         if out is not None:
-            doc["overlays"] = [str(p) for p in written]
+            doc["overlays"] = [str(p) for p in written if p != html]
+        if html is not None:
+            doc["html"] = str(html)
         emit_json(doc, gates, result.gate_results)
         return
 

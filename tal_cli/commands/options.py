@@ -95,6 +95,16 @@ MaxZeroCandidateOpt = Annotated[Optional[list[str]], typer.Option(
          "BUCKET small, medium or large limits it to that COCO size. Repeatable.", show_default=False)]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="CI gate: fail (exit 3) when ultralytics' loader would drop any file.")]
 
+# --- --html: one self-contained page to explore the assignment (tal assign, tal sweep) ---------
+
+HtmlOpt = Annotated[Optional[Path], typer.Option(
+    "--html", metavar="FILE",
+    help="Also write one self-contained HTML page to explore the assignment (offline: hover anchors, click gts).",
+    show_default=False)]
+HtmlImagesOpt = Annotated[int, typer.Option(
+    "--html-images", metavar="N", min=0,
+    help="With --html: the N images with the most gts without positives get their one-image view (0: none).")]
+
 # --- tal export ------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(

@@ -14,9 +14,9 @@ from .common import (
     usage_error, warn,
 )
 from .options import (
-    AlphaListOpt, BetaListOpt, ByClassOpt, ConfigOpt, CsvOpt, HeadOpt, ImgszOpt, MaxZeroOpt, MinPosOpt, NamesOpt,
-    BatchOpt, DeviceOpt, ModelOpt, PlotOpt, PredsDirOpt, SavePredsOpt, SeedOpt, SourceArg, SplitOpt, SweepJsonOpt,
-    TopkListOpt, Variant, VariantListOpt, WideOpt,
+    AlphaListOpt, BetaListOpt, BatchOpt, ByClassOpt, ConfigOpt, CsvOpt, DeviceOpt, HeadOpt, HtmlImagesOpt, HtmlOpt,
+    ImgszOpt, MaxZeroOpt, MinPosOpt, ModelOpt, NamesOpt, PlotOpt, PredsDirOpt, SavePredsOpt, SeedOpt, SourceArg,
+    SplitOpt, SweepJsonOpt, TopkListOpt, Variant, VariantListOpt, WideOpt,
 )
 
 #: List options of ``tal sweep`` and what their extra values look like.
@@ -96,6 +96,7 @@ HELP = dict(
     "  tal sweep data/ --alpha 0.5 1 --beta 4 6 --plot sweep.png --csv sweep.csv\n"
     "  tal sweep data.yaml --preds preds/ --split val --variant yolov8 ultralytics --by-class\n"
     "  tal sweep IMG LBL PREDS --topk 5 10 13 --json > sweep.json\n"
+    "  tal sweep data/ --topk 5 10 13 --html sweep.html --html-images 20\n"
     "  tal sweep data.yaml --model runs/detect/train/weights/best.pt --topk 5 10 13 --variant ultralytics",
 )
 
@@ -125,6 +126,8 @@ def sweep(
     seed: SeedOpt = 0,
     batch: BatchOpt = None,
     save_preds: SavePredsOpt = None,
+    html: HtmlOpt = None,
+    html_images: HtmlImagesOpt = 50,
 ) -> None:
     """Assign many images under several settings: one row of totals per setting.
 
@@ -151,6 +154,10 @@ def sweep(
         usage_error(f"SOURCE: with --model, expected nothing, one folder or dataset YAML, or IMAGE LABELS; got "
                     f"{len(source)} paths")
     head_name = head.value if head else None
+    if html is not None:
+        from ..writers.files import check_writable
+
+        check_writable(html)
     plan = plan_sweep(source or [], config=config, topk=topks, alpha=alphas, beta=betas, variant=variants,
                       preds=preds, split=split, imgsz=imgsz, names=names, head=head_name,
                       outputs=(csv_path, plot), model=model, device=device, seed=seed, batch=batch,
@@ -171,8 +178,14 @@ def sweep(
         warn(err, f"{'dropped' if item.kind == 'dropped' else 'skipped'} {item.text}")
         progress.advance()
 
+    counts = None
+    if html is not None:
+        from ..analysis.gt_status import GtCounts
+
+        counts = GtCounts(len(plan.settings))
     with progress:
-        result = run_sweep(plan, gates, on_skip=on_skip, on_batch=progress.advance, on_note=lambda n: warn(err, n))
+        result = run_sweep(plan, gates, on_skip=on_skip, on_batch=progress.advance, on_note=lambda n: warn(err, n),
+                           on_assignment=counts)
     for note in result.notes:
         warn(err, note)
 
@@ -181,6 +194,10 @@ def sweep(
         written.append(write_sweep_csv(csv_path, result.rows))
     if plot is not None:
         written.append(write_sweep_plot(plot, result))
+    if html is not None:
+        from ..workflows.html import write_sweep_html
+
+        written.append(write_sweep_html(html, result, counts, html_images))
 
     if as_json:
         doc = sweep_to_json(result.rows, source=result.description, fixed=fixed_settings(result),

@@ -5,4 +5,5 @@
 - :mod:`.overlay`    the per-stride overlay PNGs (``OverlayRenderer``)
 - :mod:`.plot`       the ``tal sweep --plot`` chart
 - :mod:`.sweep_json` ``tal sweep``'s JSON document and CSV rows
+- :mod:`.html`       the ``--html`` pages (one offline file; JavaScript and CSS in ``html/static/``)
 """

@@ -17,11 +17,13 @@ from pathlib import Path
 
 from ..analysis.gates import Gate, GateResult, check, outcome_of_row
 from ..analysis.sweep import LossTotals, SweepRow, SweepSetting, settings_grid, sweep
+from ..core.assignment import Assignment
 from ..core.errors import InputFileError, TalError
 from ..core.losses import Gains
 from ..core.settings import HEAD_PRESETS, AssignerSettings
 from ..readers.config import Config, load_config, read_names_yaml
 from ..readers.paths import display_path
+from ..readers.scene import Scene
 from ..readers.sources import DROPPED, Skipped, Source, iter_scenes, resolve_source
 from ..writers.files import atomic_write, check_writable, save_image
 from .assign import class_names
@@ -162,7 +164,8 @@ def plan_sweep(source: Sequence[str | Path] = (), *, config: str | Path | None =
 
 def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[[Skipped], None] | None = None,
               on_batch: Callable[[int], None] | None = None,
-              on_note: Callable[[str], None] | None = None) -> SweepResult:
+              on_note: Callable[[str], None] | None = None,
+              on_assignment: Callable[[int, Assignment, Sequence[Scene]], None] | None = None) -> SweepResult:
     """Read every image once, assign it under every setting, total the rows and their losses.
 
     Args:
@@ -171,6 +174,8 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
             or unreadable PREDS).
         on_batch: called with the number of images after each batch (a progress bar).
         on_note: called with each remark about an image (duplicate label rows removed, ...).
+        on_assignment: also called with ``(setting index, assignment, batch scenes)`` for every
+            batch and setting (e.g. :class:`~tal_cli.analysis.gt_status.GtCounts` for ``--html``).
 
     Raises:
         TalError: no image could be assigned.
@@ -210,8 +215,14 @@ def run_sweep(plan: SweepPlan, gates: Sequence[Gate] = (), *, on_skip: Callable[
                                imgsz_flag=plan.imgsz)
     scenes = noting(produced)
     loss_totals = LossTotals(len(plan.settings), Gains(**cfg.gains))
+
+    def per_assignment(k: int, assignment: Assignment, batch: Sequence[Scene]) -> None:
+        loss_totals(k, assignment, batch)
+        if on_assignment is not None:
+            on_assignment(k, assignment, batch)
+
     rows = sweep(scenes, plan.settings, plan.points, skipped=lambda: len(skipped), on_batch=on_batch,
-                 on_assignment=loss_totals)
+                 on_assignment=per_assignment)
     rows = loss_totals.attach(rows)
     if rows[0].images == 0:
         first = f"; first: {skipped[0].text}" if skipped else ""

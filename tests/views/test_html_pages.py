@@ -1,0 +1,104 @@
+"""views/html: the pages are one offline file, and their data are the report's (no browser needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tal_cli.cli import app
+from tal_cli.views.html.assets import asset
+from tal_cli.views.html.encode import unpack
+
+from ..conftest import ROOT, sample
+
+HUBBLE = sample("hubble_left")
+STATIC = ROOT / "tal_cli" / "views" / "html" / "static"
+runner = CliRunner()
+
+
+def page_data(path: Path) -> dict:
+    return page_data_text(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def hubble_page(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("html") / "hubble.html"
+    result = runner.invoke(app, ["assign", *HUBBLE, "--names", str(ROOT / "samples" / "hubble.yaml"),
+                                 "--variant", "ultralytics", "--html", str(path), "--json"])
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+@pytest.fixture(scope="module")
+def hubble_json() -> dict:
+    result = runner.invoke(app, ["assign", *HUBBLE, "--variant", "ultralytics", "--json"])
+    return json.loads(result.stdout)
+
+
+def test_static_files_are_real_files_and_inline_safely() -> None:
+    names = sorted(p.name for p in STATIC.iterdir())
+    assert names == ["assign.js", "common.js", "image_view.js", "page.css", "sweep.js"]
+    for name in names:
+        text = asset(name)
+        assert text == (STATIC / name).read_text(encoding="utf-8")
+        assert "</script" not in text.lower() and "</style" not in text.lower(), name
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"tal_cli.views.html" = ["static/*.js", "static/*.css"]' in pyproject
+
+
+def test_page_asks_for_nothing_outside_itself(hubble_page: Path) -> None:
+    text = hubble_page.read_text(encoding="utf-8")
+    assert text.startswith("<!doctype html>\n")
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    # The only URL is the SVG namespace name (an identifier, never fetched).
+    assert set(re.findall(r"[a-z]+://[^\s\"'`)]*", text)) <= {"http://www.w3.org/2000/svg"}
+    for needle in ("fetch(", "XMLHttpRequest", "WebSocket", "EventSource", "sendBeacon", "@import", "import(", " src=\"http"):
+        assert needle not in text, needle
+    data = page_data(hubble_page)
+    assert data["picture"].startswith("data:image/jpeg;base64,")
+    assert data["inputs"]["image"].endswith("hubble_left.jpg") and data["inputs"]["names"].endswith("hubble.yaml")
+
+
+def test_names_cannot_break_out_of_the_page() -> None:
+    from tal_cli.views.html.assets import html_page
+
+    evil = "x</script><script>alert(1)</script><!--"
+    text = html_page(title=evil, kind="assign", data={"inputs": {"image": evil}}, scripts=())
+    assert "<script>alert(1)" not in text and "<title>x&lt;/script&gt;" in text
+    assert page_data_text(text) == {"inputs": {"image": evil}}
+
+
+def page_data_text(text: str) -> dict:
+    found = re.search(r'<script type="application/json" id="tal-data">(.*?)</script>', text, flags=re.S)
+    return json.loads(found.group(1))
+
+
+def test_view_data_are_the_reports(hubble_page: Path, hubble_json: dict) -> None:
+    meta, cols = unpack(page_data(hubble_page)["view"])
+    gts = hubble_json["gts"]
+    assert cols["gt_pairs"].tolist() == [g["candidates"] for g in gts]
+    assert [c[0] for c in meta["gts"]["cells"]] == [str(g["index"]) for g in gts]
+    assert [c[4] for c in meta["gts"]["cells"]] == ["/".join(map(str, g["candidates_per_stride"].values())) for g in gts]
+    assert [c[12] for c in meta["gts"]["cells"]] == [g["reason"] or "" for g in gts]
+    assert meta["gts"]["positives"] == [g["positives"] for g in gts]
+    pos = hubble_json["positives"]
+    assert cols["pos_anchor"].tolist() == [p["anchor"] for p in pos]
+    assert cols["pos_gt"].tolist() == [p["gt"] for p in pos]
+    assert max(abs(int(d) / 1e4 - p["target_score"]) for d, p in zip(cols["pos_ts"], pos)) <= 0.5e-4 + 1e-7
+    assert max(abs(int(d) / 1e5 - p["box_loss"]) for d, p in zip(cols["pos_box"], pos)) <= 0.5e-5 + 1e-8
+    assert meta["summary"][2] == "332 gts, 729 positives (631/83/15 at strides 8/16/32), target-score sum 149.427"
+    problems = [g["index"] for g in sorted(gts, key=lambda g: (g["positives"] > 0, -g["lost"], g["index"]))
+                if g["positives"] == 0 or g["lost"] > 0]
+    assert meta["gts"]["problems"] == problems
+
+
+def test_titles_are_the_gt_tables(hubble_page: Path) -> None:
+    meta, _ = unpack(page_data(hubble_page)["view"])
+    for gt in (14, 101):
+        result = runner.invoke(app, ["assign", *HUBBLE, "--names", str(ROOT / "samples" / "hubble.yaml"),
+                                     "--variant", "ultralytics", "--gt", str(gt)])
+        assert meta["gts"]["title"][gt] in [line.rstrip() for line in result.stdout.splitlines()]
