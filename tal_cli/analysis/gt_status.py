@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..core.assignment import Assignment
-from .sweep import _size_bin
+from .sweep import size_bin
 
 
 @dataclass(frozen=True)
@@ -129,5 +129,5 @@ class GtCounts:
         boxes = cat(self._boxes, torch.float32).reshape(-1, 4).double()
         positives = torch.stack([cat(p) for p in self._positives]) if self._positives else torch.zeros(0, 0, dtype=torch.long)
         return GtStatus(tuple(self._images), cat(self._image), cat(self._slot), cat(self._cls),
-                        _size_bin(boxes) if boxes.numel() else torch.zeros(0, dtype=torch.long),
+                        size_bin(boxes) if boxes.numel() else torch.zeros(0, dtype=torch.long),
                         boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1], positives)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from ..analysis.check import CheckRow, SizeCount
-from .plot import GRID, INK, MUTED, STRIPE, ZERO_ALL, ZERO_SIZES, _font, _nice_max, _num, _ticks, chart_canvas
+from .plot import GRID, INK, MUTED, STRIPE, ZERO_ALL, ZERO_SIZES, text_font, nice_max, number_text, axis_ticks, chart_canvas
 
 #: Most classes drawn in the grid (the rest are counted below it).
 MAX_CLASSES = 30
@@ -30,7 +30,7 @@ def check_chart(rows: Sequence[CheckRow], names: dict[int, str], title: str = "t
     """A PNG-ready RGB image of the zero-candidate rates per setting: by size (bars) and by class (a grid)."""
     from PIL import Image, ImageDraw
 
-    f_text, f_small = _font(15), _font(13)
+    f_text, f_small = text_font(15), text_font(13)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
     def width(text: str, font) -> int:
@@ -71,15 +71,15 @@ def check_chart(rows: Sequence[CheckRow], names: dict[int, str], title: str = "t
     # Left: bars per setting.
     bar_span = int(panel_w * 0.62)
     rates = [v for r in rows for v in (r.zero_candidate_rate, *(s.rate for s in r.by_size.values())) if v is not None]
-    scale = _nice_max(100 * max(rates + [0]), 10)
+    scale = nice_max(100 * max(rates + [0]), 10)
     bottom = top + n * row_h
     for i in range(len(rows)):
         if i % 2 == 0:
             d.rectangle((margin - 8, top + i * row_h, x1 + panel_w, top + (i + 1) * row_h - 1), fill=STRIPE)
-    for t in _ticks(scale):
+    for t in axis_ticks(scale):
         x = x1 + int(round(t / scale * bar_span))
         d.line((x, top - 4, x, bottom), fill=GRID, width=1)
-        text = f"{_num(t)}%"
+        text = f"{number_text(t)}%"
         d.text((x - width(text, f_small) // 2, bottom + 6), text, fill=MUTED, font=f_small)
     for i, (row, label) in enumerate(zip(rows, labels)):
         y = top + i * row_h

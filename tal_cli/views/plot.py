@@ -25,7 +25,7 @@ ZERO_ALL: RGB = (190, 45, 45)
 ZERO_SIZES: dict[str, RGB] = {"small": (230, 120, 60), "medium": (225, 175, 50), "large": (120, 160, 90)}
 
 
-def _font(size: int):
+def text_font(size: int):
     from PIL import ImageFont
 
     try:
@@ -34,7 +34,7 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _nice_max(value: float, floor: float) -> float:
+def nice_max(value: float, floor: float) -> float:
     """A round axis end >= ``value`` (1, 2, 2.5, 5 x 10^k), at least ``floor``."""
     value = max(value, floor)
     exp = 10 ** math.floor(math.log10(value))
@@ -44,11 +44,11 @@ def _nice_max(value: float, floor: float) -> float:
     return 10 * exp
 
 
-def _ticks(top: float) -> list[float]:
+def axis_ticks(top: float) -> list[float]:
     return [i * top / 5 for i in range(6)]
 
 
-def _num(v: float) -> str:
+def number_text(v: float) -> str:
     return f"{v:.0f}" if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
 
 
@@ -58,9 +58,9 @@ def chart_canvas(width: int, height: int, title: str, subtitle: str = ""):
 
     img = Image.new("RGB", (width, height), BACKGROUND)
     d = ImageDraw.Draw(img)
-    d.text((24, 14), title, fill=INK, font=_font(22))
+    d.text((24, 14), title, fill=INK, font=text_font(22))
     if subtitle:
-        d.text((24, 44), subtitle, fill=MUTED, font=_font(13))
+        d.text((24, 44), subtitle, fill=MUTED, font=text_font(13))
     return img, d
 
 
@@ -74,7 +74,7 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
     and the share of gts without positives, overall and by size (small/medium/large)."""
     from PIL import Image, ImageDraw
 
-    f_text, f_small = _font(15), _font(13)
+    f_text, f_small = text_font(15), text_font(13)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
     def width(text: str, font) -> int:
@@ -117,12 +117,12 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
 
     # Scales: bars use 70 % of a panel so that the value text fits beside them.
     bar_span = int(panel_w * 0.70)
-    top1 = _nice_max(max([r.positives_per_gt.max or 0 for r in rows] + [0]), 1)
+    top1 = nice_max(max([r.positives_per_gt.max or 0 for r in rows] + [0]), 1)
     rates = [v for r in rows for v in (r.zero_positive_rate, *(s.rate for s in r.by_size.values())) if v is not None]
-    top2 = _nice_max(100 * max(rates + [0]), 10)
+    top2 = nice_max(100 * max(rates + [0]), 10)
 
     def grid(x0: int, top: float, fmt) -> None:
-        for t in _ticks(top):
+        for t in axis_ticks(top):
             x = x0 + int(round(t / top * bar_span))
             d.line((x, plot_top - 4, x, plot_bottom), fill=GRID, width=1)
             text = fmt(t)
@@ -131,8 +131,8 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
     for i in range(len(rows)):
         if i % 2 == 0:
             d.rectangle((margin - 8, plot_top + i * row_h, w - margin + 8, plot_top + (i + 1) * row_h - 1), fill=STRIPE)
-    grid(x1, top1, _num)
-    grid(x2, top2, lambda t: f"{_num(t)}%")
+    grid(x1, top1, number_text)
+    grid(x2, top2, lambda t: f"{number_text(t)}%")
 
     for i, (row, label) in enumerate(zip(rows, labels)):
         y = plot_top + i * row_h
@@ -149,7 +149,7 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
             d.line((xmax, cy - 9, xmax, cy + 9), fill=MAX_WHISKER, width=2)
             d.rectangle((x1, cy - 13, max(xm, x1 + 1), cy + 13), fill=MEAN_BAR)
             d.line((xmed, cy - 17, xmed, cy + 17), fill=INK, width=3)
-            text = f"{per.mean:.2f}  (median {_num(per.median)}, max {per.max})"
+            text = f"{per.mean:.2f}  (median {number_text(per.median)}, max {per.max})"
             d.text((max(xm, xmax, xmed) + 8, cy - 9), text, fill=INK, font=f_small)
         # Zero-positive rates: all gts, then each size class.
         bars = [("all", row.zero_positive_rate, row.gts_without_positives, row.gts, ZERO_ALL)]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from ..analysis.training import BUCKETS, EpochRecord
-from .plot import BACKGROUND, GRID, INK, MEAN_BAR, MUTED, ZERO_ALL, ZERO_SIZES, _font, _nice_max, _num
+from .plot import BACKGROUND, GRID, INK, MEAN_BAR, MUTED, ZERO_ALL, ZERO_SIZES, text_font, nice_max, number_text
 
 RGB = tuple[int, int, int]
 
@@ -59,7 +59,7 @@ def train_chart(records: Sequence[EpochRecord], title: str = "tal train", subtit
     (all gts and each size bucket) per epoch; right, positives per gt (mean and median)."""
     from PIL import Image, ImageDraw
 
-    f_title, f_text, f_small = _font(22), _font(15), _font(13)
+    f_title, f_text, f_small = text_font(22), text_font(15), text_font(13)
     branches = list(dict.fromkeys(r.branch for r in records)) or ["one2many"]
     epochs = [r.epoch for r in records] or [1]
     first, last = min(epochs), max(epochs)
@@ -86,7 +86,7 @@ def train_chart(records: Sequence[EpochRecord], title: str = "tal train", subtit
               names: dict[str, str], floor: float, fmt: Callable[[float], str], end_fmt: Callable[[float], str],
               heading: str, dashed: frozenset[str] = frozenset()) -> None:
         values = [v for pts in lines.values() for _, v in pts]
-        top = _nice_max(max(values + [0.0]), floor)
+        top = nice_max(max(values + [0.0]), floor)
         d.text((x0, y0), heading, fill=INK, font=f_text)
         lx, ly = x0, y0 + 22
         for key in lines:
@@ -158,8 +158,8 @@ def train_chart(records: Sequence[EpochRecord], title: str = "tal train", subtit
         d.text((margin, y), f"{branch}", fill=INK, font=f_title)
         x1 = margin + 44
         x2 = x1 + panel_w + label_w + gap + 44
-        panel(x1, y + 28, rates, RATE_COLOURS, RATE_LABELS, 10.0, lambda v: f"{_num(v)}%", lambda v: f"{v:.1f}%",
+        panel(x1, y + 28, rates, RATE_COLOURS, RATE_LABELS, 10.0, lambda v: f"{number_text(v)}%", lambda v: f"{v:.1f}%",
               "Gts without positives (% of the gts)", frozenset({"lt16px", "lt8px"}))
         panel(x2, y + 28, per_gt, {"mean": MEAN_BAR, "median": MEDIAN_LINE}, {"mean": "mean", "median": "median"},
-              1.0, _num, lambda v: f"{v:.2f}", "Positives per gt (anchors)", frozenset({"median"}))
+              1.0, number_text, lambda v: f"{v:.2f}", "Positives per gt (anchors)", frozenset({"median"}))
     return img

@@ -17,7 +17,7 @@ from typing import Any
 from ...analysis.gt_status import GtStatus
 from ...analysis.sweep import SIZE_BINS, SweepRow
 from ..overlay import DEFAULT_PALETTE
-from ..plot import _num, setting_label
+from ..plot import number_text, setting_label
 from ..sweep_json import row_to_json
 from ..tables import sweep_detail_table, sweep_table
 from .assets import html_page, version
@@ -67,7 +67,7 @@ def chart_rows(rows: Sequence[SweepRow]) -> list[dict[str, Any]]:
         out.append({
             "label": setting_label(row),
             "mean": per.mean, "median": per.median, "max": per.max,
-            "text": None if per.mean is None else f"{per.mean:.2f}  (median {_num(per.median)}, max {per.max})",
+            "text": None if per.mean is None else f"{per.mean:.2f}  (median {number_text(per.median)}, max {per.max})",
             "zero": [{"name": name, "rate": rate, "text": None if rate is None else f"{name} {100 * rate:.1f}% ({zero}/{total})"}
                      for name, rate, zero, total in bars],
         })
