@@ -55,6 +55,15 @@ def make_dataset(root: Path, count: int, seed: int = 0) -> None:
         (root / "labels" / f"im{i:05d}.txt").write_text("\n".join(rows) + "\n")
 
 
+def bare_forward_in_child(model_name: str, data: Path, batch: int, imgsz: int) -> float:
+    """:func:`bare_forward` in a fresh process, which then exits: a process that has run torch keeps
+    its OpenMP threads spinning for a while and slowed the next measurement by half (measured)."""
+    out = subprocess.run([sys.executable, __file__, "--bare-forward", str(data), "--model", model_name, "--batch",
+                          str(batch), "--imgsz", str(imgsz)], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "YOLO_OFFLINE": "1"}, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def bare_forward(model_name: str, images: list[Path], batch: int, imgsz: int) -> float:
     """Seconds the network spends on the batches alone (letterboxing beforehand, untimed)."""
     import torch
@@ -93,7 +102,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--memory", action="store_true", help="also compare the peak RSS of 100 and 1,000 images")
+    parser.add_argument("--bare-forward", type=Path, help=argparse.SUPPRESS)  # the child of bare_forward_in_child
     args = parser.parse_args()
+    if args.bare_forward is not None:
+        print(bare_forward(args.model, sorted((args.bare_forward / "images").iterdir()), args.batch, args.imgsz))
+        return
     tal = [sys.executable, "-m", "tal_cli"]
     settings = ["--topk", "5", "10", "13", "--variant", "ultralytics"]
     folder = Path(tempfile.mkdtemp(prefix="tal-model-bench-"))
@@ -102,11 +115,9 @@ def main() -> None:
         make_dataset(data, args.images)
         images = sorted((data / "images").iterdir())
         n = len(images)
-        import torch
-
-        print(f"{n} images, {args.model} at {args.imgsz}, batch {args.batch}, torch {torch.__version__} with "
-              f"{torch.get_num_threads()} threads, 3 settings (topk 5/10/13)")
-        forward = bare_forward(args.model, images, args.batch, args.imgsz)
+        print(f"{n} images, {args.model} at {args.imgsz}, batch {args.batch}, {os.cpu_count()} CPUs, 3 settings "
+              "(topk 5/10/13); each measurement in a fresh process")
+        forward = bare_forward_in_child(args.model, data, args.batch, args.imgsz)
         stream, stream_mb = timed([*tal, "sweep", str(data), "--model", args.model, "--batch", str(args.batch),
                                    "--imgsz", str(args.imgsz), *settings])
         export, _ = timed([*tal, "export", args.model, str(data), "--batch", str(args.batch), "--imgsz",

@@ -19,7 +19,7 @@ from ..readers.preds import decode_head
 from ..readers.scene import Scene, scene_from_head
 from ..readers.sources import DROPPED, SKIPPED, Item, Skipped, Source
 from ..writers.files import torch_save
-from .forward import default_batch, forward_images
+from .forward import READERS, default_batch, forward_images
 from .model import DetectionModel, import_ultralytics, load_model
 
 
@@ -31,18 +31,18 @@ class ModelRun:
         model: the loaded network.
         batch: images per forward call (``--batch``, else the device's default).
         save_preds: image -> PREDS file to keep (``--save-preds``), or None.
-        workers: threads that read images ahead of the network.
+        workers: threads that read images ahead of the network (0: the network's thread reads them).
     """
 
     model: DetectionModel
     batch: int
     save_preds: dict[Path, Path] | None = None
-    workers: int = 2
+    workers: int = READERS
 
 
 def prepare_model_run(model: str | Path, source: Source, imgsz: tuple[int, int], *, what: str, head: str | None = None,
                       device: str = "cpu", seed: int = 0, batch: int | None = None,
-                      save_preds: str | Path | None = None, workers: int = 2) -> ModelRun:
+                      save_preds: str | Path | None = None, workers: int | None = None) -> ModelRun:
     """Load the model and check it against the source before any image runs.
 
     ``what`` names the command in the missing-extra message. PREDS files to keep are named as
@@ -82,14 +82,14 @@ def prepare_model_run(model: str | Path, source: Source, imgsz: tuple[int, int],
     check_imgsz(imgsz, net.strides)
     net.check_head(head)
     check_model_classes(net, source.num_classes, "the dataset")
-    return ModelRun(net, batch or default_batch(device), targets, workers)
+    return ModelRun(net, batch or default_batch(device), targets, READERS if workers is None else workers)
 
 
 def model_scenes(items: Sequence[Item], model: DetectionModel, imgsz: tuple[int, int], batch: int, *,
                  head: str | None = None, names: Mapping[int, str] | None = None, num_classes: int | None = None,
                  kpt_shape: tuple[int, int] | None = None, on_skip: Callable[[Skipped], None] | None = None,
                  strict: bool = False, save_preds: Mapping[Path, Path] | None = None,
-                 workers: int = 2) -> Iterator[Scene]:
+                 workers: int = READERS) -> Iterator[Scene]:
     """Yield the scene of every item, its head output computed by ``model``, in order.
 
     Args:
