@@ -192,7 +192,7 @@ def main() -> None:
         print(f"  paint  a full repaint of the whole input: median {statistics.median(m['repaint']):.0f} ms "
               "(wheel and drag move the last frame and repaint once the pointer rests)\n")
     pictures = sweep_text.count("data:image/jpeg;base64,")
-    print(f"sweep page: 60 images x 30 gts, topk 5/10/13, --html-images 50")
+    print("sweep page: 60 images x 30 gts, topk 5/10/13, --html-images 50")
     print(f"  size   {len(sweep_text) / MB:.2f} MB, {len(sweep_text) / 50 / 1000:.0f} kB per drill-down image "
           f"({pictures} pictures and thumbnails embedded)")
     print(f"  write  {t_page:.2f} s for the page (the sweep itself: {t_sweep:.2f} s; ratio {t_page / t_sweep:.2f})")

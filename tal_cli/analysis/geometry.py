@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..core.anchors import Level, level_centres
+from ..core.anchors import Level
 from ..core.boxes import floor_small_boxes
 from ..core.losses import DFL_MARGIN
 

@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis.sweep import SIZE_BINS, SweepRow
+from ..analysis.sweep import SweepRow
 from .report import CandidateRow, GtRow, Report
 
 #: Characters between two table columns (padding, an invisible rule, padding).

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..analysis.gates import Gate, GateResult, check, outcome_of_row
 from ..analysis.sweep import LossTotals, SweepRow, SweepSetting, settings_grid, sweep
 from ..core.assignment import Assignment
-from ..core.errors import InputFileError, TalError
+from ..core.errors import TalError
 from ..core.losses import Gains
 from ..core.settings import HEAD_PRESETS, AssignerSettings
 from ..readers.config import Config, load_config, read_names_yaml

@@ -5,21 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from tal_cli.cli import app
 from tal_cli.core.errors import ConfigError
 from tal_cli.analysis.gates import EXIT_GATE, Gate, Outcome, parse_gates, size_bucket
 
 from ..conftest import sample
+from ..clirun import run
 
-runner = CliRunner()
 HUBBLE = sample("hubble_left")
 ASTRONAUT = sample("astronaut")
-
-
-def run(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def test_parse_gates() -> None:

@@ -20,8 +20,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tal_cli.core.assigner import assign
-from tal_cli.cli import app, expand_list_options
+from tal_cli.cli import expand_list_options
 from tal_cli.readers.config import load_config
 from tal_cli.views.report import build_report
 from tal_cli.readers.scene import assign_scenes
@@ -29,15 +28,12 @@ from tal_cli.readers.sources import folder_source, iter_scenes
 from tal_cli.analysis.sweep import SIZE_BINS, size_bin, settings_grid, sweep
 
 from ..conftest import ROOT, SAMPLES
+from ..clirun import run
 
 runner = CliRunner()
 IMAGES = {"astronaut": "astronaut.png", "coffee": "coffee.png", "hubble_left": "hubble_left.jpg"}
 #: The settings checked against per-image reports: (topk, alpha, beta, variant).
 CHECKED = [(10, 0.5, 6.0, "yolov8"), (5, 1.0, 4.0, "ultralytics"), (13, 0.5, 6.0, "ultralytics")]
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def link(target: Path, path: Path) -> None:

@@ -9,26 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from tal_cli import __version__
-from tal_cli.cli import app
 
 from ..conftest import ROOT, SAMPLES, sample
+from ..clirun import run, run_json
 
-runner = CliRunner()
 ASTRONAUT = sample("astronaut")
 HUBBLE = sample("hubble_left")
-
-
-def run(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def run_json(*args: str) -> dict:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_version() -> None:

@@ -50,7 +50,7 @@ def bad_tree(root: Path) -> Path:
 
 @pytest.fixture()
 def dataset(tmp_path: Path, monkeypatch) -> Path:
-    data = bad_tree(tmp_path / "ds")
+    bad_tree(tmp_path / "ds")
     monkeypatch.chdir(tmp_path)
     return Path("ds/data.yaml")
 

@@ -14,23 +14,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from tal_cli.core.assigner import assign
-from tal_cli.cli import app
 from tal_cli.readers.scene import batch_inputs, load_scene
 from tal_cli.core.settings import AssignerSettings
 
 from ..conftest import sample
+from ..clirun import run
 
-runner = CliRunner()
 IMAGE, LABELS, COFFEE = sample("coffee")
 META = {"imgsz": 640, "strides": [8, 16, 32], "reg_max": 1, "nc": 8,
         "names": ["p", "h", "s", "f", "pa", "mug", "plate", "teaspoon"], "versions": {"ultralytics": "8.4.190"}}
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def _r1(raw: dict, shift: float = 0.0) -> dict:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
 
-from tal_cli.cli import app
 
 from ..conftest import sample
+from ..clirun import run
 
-runner = CliRunner()
 COFFEE = sample("coffee")
-
-
-def run(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def test_assign_html_is_written_and_said(tmp_path: Path) -> None:

@@ -9,18 +9,11 @@ import json
 import os
 
 import pytest
-from typer.testing import CliRunner
 
-from tal_cli.cli import app
 from tal_cli.workflows.train_report import write_train_record
 
 from ..views.test_train_record import make_record, make_run
-
-runner = CliRunner()
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
+from ..clirun import run
 
 
 @pytest.fixture()

@@ -14,26 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
-from tal_cli.cli import app
 
 from ..conftest import SAMPLES, sample
+from ..clirun import run, run_json
 
-runner = CliRunner()
 ASTRONAUT = sample("astronaut")
 COFFEE = sample("coffee")
 NAMES = "names: [person, helmet, spacecraft, flag, patch, cup, saucer, spoon]\n"
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def run_json(*args: object) -> dict:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def my_dataset(root: Path, yaml: str = "train: images/val\nval: images/val\n" + NAMES) -> Path:

@@ -8,19 +8,13 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from typer.testing import CliRunner
 
-from tal_cli.cli import app
 
 from ..conftest import sample
+from ..clirun import run
 
-runner = CliRunner()
 IMAGE, LABELS, PREDS = sample("coffee")
 HAS_ULTRALYTICS = importlib.util.find_spec("ultralytics") is not None
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def test_assign_needs_preds_or_model() -> None:

@@ -15,19 +15,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from tal_cli.cli import app
 
 from ..conftest import ROOT, SAMPLES, sample
+from ..clirun import run
 
-runner = CliRunner()
 COFFEE = sample("coffee")
 ASTRONAUT = sample("astronaut")
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def png_header(path: Path, width: int, height: int) -> Path:

@@ -19,26 +19,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
 if os.environ.get("TAL_REQUIRE_ULTRALYTICS"):  # .ci/run's ultralytics venv: a failed import must fail
     import ultralytics
 else:
     ultralytics = pytest.importorskip("ultralytics")
 
-from tal_cli.cli import app  # noqa: E402
 from tal_cli.readers.scene import load_scene  # noqa: E402
 
 from ..conftest import SAMPLES, sample  # noqa: E402
+from ..clirun import run
 
 pytestmark = pytest.mark.ultralytics
-runner = CliRunner()
 STEMS = ("astronaut", "coffee", "hubble_left")
 MODELS = {"yolov8n.yaml": ("one2many",), "yolo26n.yaml": ("one2many", "one2one")}
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

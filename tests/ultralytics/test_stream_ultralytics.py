@@ -9,7 +9,6 @@ export`` (same batch) followed by ``tal assign`` / ``tal sweep`` on the files it
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -20,32 +19,20 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
 if os.environ.get("TAL_REQUIRE_ULTRALYTICS"):  # .ci/run's ultralytics venv: a failed import must fail
     import ultralytics  # noqa: F401
 else:
     pytest.importorskip("ultralytics")
 
-from tal_cli.cli import app  # noqa: E402
 
 from ..conftest import ROOT, SAMPLES, sample  # noqa: E402
+from ..clirun import run, run_json
 
 pytestmark = pytest.mark.ultralytics
-runner = CliRunner()
 STEMS = ("astronaut", "coffee", "hubble_left")
 MODELS = {"yolov8n.yaml": ("one2many",), "yolo26n.yaml": ("one2many", "one2one")}
 BATCH = "2"  # both paths batch alike: astronaut+coffee, then hubble_left
-
-
-def run(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def run_json(*args: object) -> dict:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ selection panel's candidate table and the tooltip are built from the same candid
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
