@@ -15,6 +15,12 @@ SHARED_REFERENCE = ROOT.parent / "shared" / "reference"
 needs_shared = pytest.mark.skipif(not SHARED_REFERENCE.is_dir(), reason="../shared/reference not present")
 
 
+@pytest.fixture(autouse=True)
+def _no_columns(monkeypatch) -> None:
+    """Shown outputs are laid out for the piped width (100), whatever the developer's shell exports."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 def sample(stem: str) -> tuple[str, str, str]:
     """(image, labels, preds) paths of a sample, as strings for the CLI."""
     ext = "jpg" if stem == "hubble_left" else "png"

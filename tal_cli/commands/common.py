@@ -7,6 +7,7 @@ are imported inside functions so that ``tal --help`` answers at once.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import NoReturn
 
@@ -99,12 +100,20 @@ def enforce_gates(results) -> None:
         raise typer.Exit(EXIT_GATE)
 
 
-#: Width of tables and text when stdout is not a terminal (piped output stays the same everywhere).
+#: Width of tables and text when stdout is not a terminal and ``COLUMNS`` is not set (piped output
+#: stays the same everywhere).
 PIPE_WIDTH = 100
 
 
-def console(stderr: bool = False, width: int = PIPE_WIDTH):
-    """A rich console: the terminal's width, or ``width`` columns when not a terminal (stable piped output).
+def pipe_width(default: int = PIPE_WIDTH) -> int:
+    """Columns for output that is not a terminal: ``COLUMNS`` when it holds a positive number, else ``default``."""
+    value = os.environ.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+def console(stderr: bool = False, width: int | None = None):
+    """A rich console: the terminal's width; when not a terminal ``COLUMNS``, else ``width`` columns
+    (default :data:`PIPE_WIDTH`: stable piped output).
 
     A closed stdout (``tal ... | head``) ends the command quietly with status 141.
     """
@@ -117,7 +126,7 @@ def console(stderr: bool = False, width: int = PIPE_WIDTH):
             raise SystemExit(EXIT_PIPE)
 
     tty = (sys.stderr if stderr else sys.stdout).isatty()
-    return _Console(stderr=stderr, width=None if tty else width, highlight=False)
+    return _Console(stderr=stderr, width=None if tty else pipe_width(width or PIPE_WIDTH), highlight=False)
 
 
 def say(out, text) -> None:

@@ -153,6 +153,15 @@ def test_broken_pipe_inside_a_command_is_141() -> None:
     assert info.value.exit_code == EXIT_PIPE == 141
 
 
+@pytest.mark.parametrize("columns, width", [("80", 80), ("132", 132), ("", 100), ("wide", 100)])
+def test_piped_tables_follow_columns(monkeypatch, columns: str, width: int) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    out = run("assign", *sample("hubble_left"), "--names", SAMPLES / "hubble.yaml", "--limit", "3").stdout
+    table = out.split("\n")[5:-3]
+    assert max(map(len, table)) <= width
+    assert f"not shown at {width} columns:" in out
+
+
 # --- messages --------------------------------------------------------------------------------
 
 
