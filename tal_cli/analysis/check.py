@@ -24,6 +24,7 @@ import torch
 from ..core.anchors import Level, grid_levels
 from ..core.settings import AssignerSettings
 from ..readers.images import Letterbox
+from ..readers.labels import concat_labels
 from ..readers.verdicts import BACKGROUND, DROPPED, KEPT, FileVerdict
 from .gates import Outcome
 from .geometry import GtGeometry, gt_geometry
@@ -255,9 +256,8 @@ def measure(verdicts: Sequence[FileVerdict], settings: Sequence[CheckSetting]) -
         return Measured(totals, [tuple(z) for z in zero], not_finite)
     counts = torch.tensor([len(verdicts[i].gts) for i in kept], dtype=torch.long)  # (F,)
     file_of = torch.repeat_interleave(torch.arange(len(kept)), counts)  # (G,)
-    flat = list(itertools.chain.from_iterable(itertools.chain.from_iterable(verdicts[i].gts.boxes for i in kept)))
-    norm = torch.tensor(flat, dtype=torch.float64).view(-1, 4).to(torch.float32)  # (G, 4), as make_scene rounds
-    classes = torch.tensor(list(itertools.chain.from_iterable(verdicts[i].gts.classes for i in kept)), dtype=torch.long)
+    norm, classes = concat_labels([verdicts[i].gts for i in kept])  # (G, 4), (G,)
+    norm = norm.to(torch.float32)  # as make_scene rounds
     lines = list(itertools.chain.from_iterable(verdicts[i].gts.lines for i in kept))
     slot = torch.arange(file_of.numel()) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)  # (G,)
     for si, setting in enumerate(settings):

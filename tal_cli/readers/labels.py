@@ -18,13 +18,19 @@ Line numbers are those of the file; a kept file's gts carry theirs.
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..core.errors import InputFileError
+
+if TYPE_CHECKING:
+    import torch
 
 #: Statuses of a label file: it trains (``kept``), it is a background image, or ultralytics drops the image.
 KEPT, BACKGROUND, DROPPED = "kept", "background", "dropped"
@@ -51,6 +57,21 @@ class Labels:
 
 
 NO_LABELS = Labels((), (), ())
+
+
+def concat_labels(labels: Sequence[Labels]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gts of several files, concatenated in order, as tensors.
+
+    Returns:
+        ``(Tensor[G, 4] float64, normalised xyxy; Tensor[G] int64, class)``, G the sum of the files' gts.
+    """
+    import torch
+
+    gts = sum(map(len, labels))
+    boxes = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(lb.boxes for lb in labels)),
+                        np.float64, 4 * gts)
+    classes = np.fromiter(itertools.chain.from_iterable(lb.classes for lb in labels), np.int64, gts)
+    return torch.from_numpy(boxes).view(gts, 4), torch.from_numpy(classes)
 
 
 @dataclass(frozen=True)
@@ -188,7 +209,7 @@ def _xyxy_of(cxcywh: np.ndarray) -> tuple[tuple[float, float, float, float], ...
     """Normalised xyxy of ``[N, 4] float64`` box rows ``cx cy w h`` (float64 from the text, as the assigner's
     inputs are built): ``cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2``."""
     cx, cy, w, h = cxcywh.T
-    return tuple(map(tuple, np.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), 1).tolist()))
+    return tuple(zip((cx - w / 2).tolist(), (cy - h / 2).tolist(), (cx + w / 2).tolist(), (cy + h / 2).tolist()))
 
 
 def split_rows(text: str) -> tuple[list[list[str]], list[int]]:

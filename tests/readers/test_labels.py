@@ -10,9 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from tal_cli.core.errors import InputFileError, TalError
-from tal_cli.readers.labels import Labels, label_verdict, parse_labels, read_label_verdict, read_labels
+from tal_cli.readers.labels import (NO_LABELS, Labels, concat_labels, label_verdict, parse_labels, read_label_verdict,
+                                    read_labels)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -296,3 +298,14 @@ def test_a_label_file_that_cannot_be_looked_at_is_a_background(tmp_path: Path, m
 
     monkeypatch.setattr(os, "stat", stat)
     assert read_label_verdict(path).status == "background"
+
+
+def test_concat_labels_keeps_file_order_and_float64() -> None:
+    a = Labels((3, 1), ((0.1, 0.2, 0.3, 0.4), (0.5, 0.6, 0.7, 0.8)), (1, 2))
+    b = Labels((7,), ((0.25, 0.125, 1 / 3, 1.0),), (4,))
+    boxes, classes = concat_labels([a, NO_LABELS, b])
+    assert boxes.dtype == torch.float64 and boxes.shape == (3, 4)
+    assert boxes.tolist() == [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.25, 0.125, 1 / 3, 1.0]]
+    assert classes.tolist() == [3, 1, 7] and classes.dtype == torch.int64
+    empty_boxes, empty_classes = concat_labels([NO_LABELS])
+    assert empty_boxes.shape == (0, 4) and empty_classes.shape == (0,)
