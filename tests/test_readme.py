@@ -48,7 +48,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_readme_is_a_front_page() -> None:
     assert len(_console_blocks(README)) >= 1
-    assert README.count("\n") < 150, "details belong in docs/"
+    assert README.count("\n") < 200, "details belong in docs/"
     for page in PAGES[1:]:
         assert f"(docs/{page.name})" in README, f"README does not link {page.name}"
 
