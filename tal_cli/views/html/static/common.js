@@ -92,6 +92,13 @@ TAL.fill = function (el, ...children) {
 
 TAL.plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** Black or white, whichever reads better on the colour "#rrggbb". */
+TAL.textOn = function (hex) {
+  const n = parseInt(hex.slice(1), 16);
+  const lum = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
+  return lum > 140 ? "#000" : "#fff";
+};
+
 /** A toggle button (aria-pressed) that calls onchange(pressed). */
 TAL.toggle = function (label, pressed, onchange, attrs) {
   const b = TAL.h("button", Object.assign({ type: "button", class: "toggle", "aria-pressed": String(pressed) }, attrs || {}), label);
