@@ -106,7 +106,7 @@
       state.chosen = k;
       settingRows.forEach((tr, i) => tr.setAttribute("aria-selected", String(i === k)));
       TAL.fill(picker, h("span", { class: "muted" }, "setting:"), st.labels.map((l, j) => h("button", { type: "button", class: "toggle",
-        "data-setting": j, "aria-pressed": String(j === k), onclick: () => choose(j) }, `${j}: ${l}`)));
+        "data-pick": j, "aria-pressed": String(j === k), onclick: () => choose(j) }, `${j}: ${l}`)));
       renderFiles();
       if (state.file) open(state.file);
     }
