@@ -143,7 +143,8 @@ def check_view(fg: FileGts, gts: Labels, setting: CheckSetting, image: str, name
         f"{counts_by[NO_CANDIDATE]} with no candidate, {counts_by[BEYOND_REACH]} beyond the DFL reach, "
         f"{counts_by[FEWER_THAN_TOPK]} with fewer candidates than topk, {counts_by[FINE]} fine"
         + (f", {counts_by[NOT_FINITE]} not finite" if counts_by[NOT_FINITE] else "")
-        + f"; {fg.image_shared} anchors are candidates of two or more gts",
+        + f"; {fg.image_shared} anchor{' is a candidate' if fg.image_shared == 1 else 's are candidates'} of two or "
+        "more gts",
         "From the boxes alone: a candidate is an anchor centre inside a gt. tal check reads no predictions, so "
         "no positives, scores or metrics exist here.",
     ]
