@@ -10,12 +10,7 @@
   const KEYS = [
     ["hover", "a gt: its line, class, size, candidates per stride and status"],
     ["n / p", "next / previous gt with a problem (no candidate, beyond the DFL reach, fewer than topk)"],
-    ["click", "a gt box (its border, or the smallest box under the pointer) or a table row selects it"],
-    ["wheel / drag", "zoom / pan the image"],
-    ["+ / -", "zoom in / out"],
-    ["Esc", "reset zoom and pan (and close this list)"],
-    ["z", "zoom to the selected gt"],
-    ["c", "clear the selection"],
+    ...TAL.VIEW_KEYS,
     ["1 2 3 …", "show / hide a stride's candidates (finest first)"],
     ["?", "this list"],
   ];
@@ -93,13 +88,8 @@
             if (cols.reach && !within(cols.reach, base, c, r)) {
               ring.moveTo(cx + rad + 0.5, cy);
               ring.arc(cx, cy, rad + 0.5, 0, 2 * Math.PI);
-            } else if (!cols.in_box || within(cols.in_box, base, c, r)) {
-              fill.moveTo(cx + rad, cy);
-              fill.arc(cx, cy, rad, 0, 2 * Math.PI);
             } else {
-              const e = rad + 1;
-              fill.rect(cx - e, cy - 0.6, 2 * e, 1.2);
-              fill.rect(cx - 0.6, cy - e, 1.2, 2 * e);
+              this.markCandidate(fill, cx, cy, rad, !cols.in_box || within(cols.in_box, base, c, r));
             }
           }
         }
@@ -140,9 +130,7 @@
     showSelection() {
       const g = this.selected, gts = this.meta.gts;
       if (g < 0) {
-        this.selection.replaceChildren(h("h2", {}, "Selection"),
-          h("p", { class: "muted" }, "Hover a gt for its numbers; click it (or a row of the table) to keep them here. ",
-            "n / p step through the gts with a problem (", TAL.plural(gts.problems.length, "gt"), "); ? lists the keys."));
+        this.showNoSelection("Hover a gt for its numbers; click it (or a row of the table) to keep them here. ", "the gts with a problem");
         return;
       }
       TAL.fill(this.selection, this.selectionHead(g), h("p", { class: "title status" }, gts.title[g]), this.selectionTools(g), this.rowTable(g));

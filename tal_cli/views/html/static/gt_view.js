@@ -11,6 +11,16 @@
   /** Grey of the letterbox padding (ultralytics pads with 114). */
   const PAD = "rgb(114,114,114)";
 
+  /** The keys every view answers (gt_view.js onKey), after a view's own first lines and before its "1 2 3". */
+  const VIEW_KEYS = [
+    ["click", "a gt box (its border, or the smallest box under the pointer) or a table row selects it"],
+    ["wheel / drag", "zoom / pan the image"],
+    ["+ / -", "zoom in / out"],
+    ["Esc", "reset zoom and pan (and close this list)"],
+    ["z", "zoom to the selected gt"],
+    ["c", "clear the selection"],
+  ];
+
   class GtView {
     /**
      * root: element to fill. data: {meta, cols, picture (drawable: HTMLImageElement or ImageBitmap)}.
@@ -302,6 +312,18 @@
       for (let c = c0; c <= c1 + 1; c++) { const x = Math.round(X(c)) + 0.5; ctx.moveTo(x, Y(r0)); ctx.lineTo(x, Y(r1 + 1)); }
       for (let r = r0; r <= r1 + 1; r++) { const y = Math.round(Y(r)) + 0.5; ctx.moveTo(X(c0), y); ctx.lineTo(X(c1 + 1), y); }
       ctx.stroke();
+    }
+
+    /** A candidate's mark at (cx, cy) on path p: a dot (centre inside the gt's own box), else a plus (only through the small-box floor). */
+    markCandidate(p, cx, cy, rad, inBox) {
+      if (inBox) {
+        p.moveTo(cx + rad, cy);
+        p.arc(cx, cy, rad, 0, 2 * Math.PI);
+      } else {
+        const e = rad + 1;
+        p.rect(cx - e, cy - 0.6, 2 * e, 1.2);
+        p.rect(cx - 0.6, cy - e, 1.2, 2 * e);
+      }
     }
 
     /** Paths grouped by (colour, alpha): one fill or stroke call per group. */
@@ -614,6 +636,12 @@
       if (this.options.onSelect) this.options.onSelect(g);
     }
 
+    /** The panel with nothing selected: "Selection", how to select (`hint`), n / p over the problem gts (`what`). */
+    showNoSelection(hint, what) {
+      this.selection.replaceChildren(h("h2", {}, "Selection"),
+        h("p", { class: "muted" }, hint, `n / p step through ${what} (`, TAL.plural(this.meta.gts.problems.length, "gt"), "); ? lists the keys."));
+    }
+
     /** The panel's head: "gt N" with a close button; then the selected gt's table row as key/value rows. */
     selectionHead(g) {
       return h("h2", {}, `gt ${g}`, h("button", { type: "button", class: "close", onclick: () => this.select(-1), "aria-label": "clear the selection" }, "×"));
@@ -678,4 +706,5 @@
   }
 
   TAL.GtView = GtView;
+  TAL.VIEW_KEYS = VIEW_KEYS;
 })();

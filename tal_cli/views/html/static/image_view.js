@@ -10,12 +10,7 @@
   const FILL_LO = 0.28, FILL_HI = 0.9, DIM = 0.16;
   const KEYS = [
     ["n / p", "next / previous problem gt (no positives, or anchors lost)"],
-    ["click", "a gt box (its border, or the smallest box under the pointer) or a table row selects it"],
-    ["wheel / drag", "zoom / pan the image"],
-    ["+ / -", "zoom in / out"],
-    ["Esc", "reset zoom and pan (and close this list)"],
-    ["z", "zoom to the selected gt"],
-    ["c", "clear the selection"],
+    ...TAL.VIEW_KEYS,
     ["1 2 3 …", "show / hide a stride (finest first)"],
     ["?", "this list"],
   ];
@@ -156,15 +151,7 @@
       for (const p of dots) {
         const an = ix.pairAnchor[p], g = ix.pairGt[p];
         const cx = X(colOf[an]) + cell / 2, cy = Y(rowOf[an]) + cell / 2;
-        const pp = b.path(g, 0.85 * this.gtAlpha(g));
-        if (cols.pair_flags[p] & PAIR_IN_BOX) {
-          pp.moveTo(cx + rad, cy);
-          pp.arc(cx, cy, rad, 0, 2 * Math.PI);
-        } else {
-          const e = rad + 1;
-          pp.rect(cx - e, cy - 0.6, 2 * e, 1.2);
-          pp.rect(cx - 0.6, cy - e, 1.2, 2 * e);
-        }
+        this.markCandidate(b.path(g, 0.85 * this.gtAlpha(g)), cx, cy, rad, cols.pair_flags[p] & PAIR_IN_BOX);
       }
       b.flush(ctx, "fill");
       // Contested crosses and handed triangles: white with a dark rim, so they read on any fill.
@@ -333,9 +320,7 @@
     showSelection() {
       const g = this.selected, gts = this.meta.gts;
       if (g < 0) {
-        this.selection.replaceChildren(h("h2", {}, "Selection"),
-          h("p", { class: "muted" }, "Click a gt box on the image or a row of the table. ",
-            "n / p step through the problem gts (", TAL.plural(gts.problems.length, "gt"), "); ? lists the keys."));
+        this.showNoSelection("Click a gt box on the image or a row of the table. ", "the problem gts");
         return;
       }
       const jump = (list) => list.length ? list.map((j) => h("button", { type: "button", class: "link", "data-jump": j, onclick: () => this.select(j) }, `gt ${j}`)) : [h("span", { class: "muted" }, "none")];
