@@ -25,6 +25,11 @@ And a sweep page: ``tal sweep DIR --topk 5 10 13 --html FILE --html-images 50`` 
 synthetic 640 px images (30 gts each): its size per drill-down image, time to ready, and the time to
 open one image (unpack its views, draw it).
 
+And a check page: ``tal check DIR --html FILE --html-images 50`` over 2,000 synthetic files (one
+640x480 JPEG under 2,000 names, 30 gts each, one file in 50 dropped): its size (bounded: totals,
+the dropped files and 50 drill-down files, never per-file data for every file), the time to write
+it beside the check itself, time to ready and to open a file. ``--cases check`` runs this one alone.
+
 Chromium is the system one (``/usr/bin/chromium``), headless, one page at a time.
 """
 
@@ -42,7 +47,9 @@ sys.path[0] = str(ROOT)  # not benchmarks/, where this file would shadow the sta
 
 from tal_cli.workflows.assign import assign_image, write_overlays  # noqa: E402
 from tal_cli.analysis.gt_status import GtCounts  # noqa: E402
-from tal_cli.workflows.html import write_assign_html, write_sweep_html  # noqa: E402
+from tal_cli.analysis.check_gts import PageFiles  # noqa: E402
+from tal_cli.workflows.check import plan_check, run_check  # noqa: E402
+from tal_cli.workflows.html import write_assign_html, write_check_html, write_sweep_html  # noqa: E402
 from tal_cli.workflows.sweep import plan_sweep, run_sweep  # noqa: E402
 from tests.views.crowded import crowded_files  # noqa: E402
 
@@ -114,12 +121,12 @@ def measure(browser, page_path: Path, repeats: int, hovers: int) -> dict:
     return {"ready": ready, "hover": hover, "e2e": e2e, "repaint": repaint}
 
 
-def measure_sweep(browser, page_path: Path, repeats: int) -> dict:
+def measure_sweep(browser, page_path: Path, repeats: int, item: str = "[data-image]") -> dict:
     ready, opened = [], []
     for _ in range(repeats):
         context, page, ms = fresh_page(browser, page_path)
         ready.append(ms)
-        first = page.locator("[data-image]").first
+        first = page.locator(item).first
         t0 = time.perf_counter()
         first.click()
         page.wait_for_selector('html[data-ready="1"] #view', state="attached")
@@ -128,13 +135,73 @@ def measure_sweep(browser, page_path: Path, repeats: int) -> dict:
     return {"ready": ready, "open": opened}
 
 
+def check_dataset(root: Path, files: int, gts: int = 30, seed: int = 5) -> Path:
+    """root/images/train: one 640x480 JPEG under ``files`` names; labels with ``gts`` boxes each (sides
+    log-uniform in 0.002..0.2 of the image), one file in 50 dropped (a coordinate beyond 1.01)."""
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(seed)
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "labels" / "train").mkdir(parents=True)
+    photo = root / "photo.jpg"
+    Image.effect_noise((640, 480), 40).convert("RGB").save(photo, quality=85)
+    data = photo.read_bytes()
+    for i in range(files):
+        (root / "images" / "train" / f"f{i:05d}.jpg").write_bytes(data)
+        rows = []
+        for _ in range(gts):
+            w, h = (0.002 * 100 ** rng.random() for _ in range(2))
+            rows.append(f"{rng.randrange(8)} {rng.uniform(w / 2, 1 - w / 2):.6f} {rng.uniform(h / 2, 1 - h / 2):.6f} "
+                        f"{w:.6f} {h:.6f}")
+        if i % 50 == 7:
+            rows.append("0 0.5 0.5 0.2 1.05")
+        (root / "labels" / "train" / f"f{i:05d}.txt").write_text("\n".join(rows) + "\n")
+    (root / "data.yaml").write_text("train: images/train\nnames: [a, b, c, d, e, f, g, h]\n")
+    return root / "data.yaml"
+
+
+def run_check_case(browser, tmp: Path, files: int, repeats: int) -> None:
+    """Build, write and load the check page of a synthetic dataset; print its numbers."""
+    plan = plan_check([check_dataset(tmp / "check", files)], imgsz=[640, 1280], variant=["yolov8", "ultralytics"])
+    kept = PageFiles(50)
+    t0 = time.perf_counter()
+    result = run_check(plan, on_file=kept)
+    t_check = time.perf_counter() - t0
+    page = tmp / "check.html"
+    t0 = time.perf_counter()
+    write_check_html(page, result, kept)
+    t_page = time.perf_counter() - t0
+    text = page.read_text(encoding="utf-8")
+    m = measure_sweep(browser, page, repeats, "[data-file]:has(img)")  # the first file with a picture
+    pictures = text.count("data:image/jpeg;base64,")
+    print(f"check page: {files} files x 30 gts, imgsz 640/1280 x yolov8/ultralytics, {kept.dropped_total} dropped, "
+          "--html-images 50")
+    print(f"  size   {len(text) / MB:.2f} MB, {len(text) / 50 / 1000:.0f} kB per drill-down file "
+          f"({pictures} pictures and thumbnails embedded)")
+    print(f"  write  {t_page:.2f} s for the page (the check itself, {plan.workers} workers: {t_check:.2f} s; "
+          f"ratio {t_page / t_check:.2f})")
+    print(f"  ready  median {statistics.median(m['ready']):.0f} ms, max {max(m['ready']):.0f} ms; "
+          f"open a file median {statistics.median(m['open']):.0f} ms, max {max(m['open']):.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="page loads per case (time to ready)")
     parser.add_argument("--hovers", type=int, default=300, help="anchors hovered per case")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--cases", default="assign,sweep,check", help="which pages: assign, sweep, check")
+    parser.add_argument("--check-files", type=int, default=2000, help="files of the check page's dataset")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    if args.cases == "check":
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=args.chromium)
+            run_check_case(browser, Path(tmp), args.check_files, args.repeats)
+            browser.close()
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -173,6 +240,10 @@ def main() -> None:
             t_page = time.perf_counter() - t0
             sweep_text = sweep_page.read_text(encoding="utf-8")
             sweep_m = measure_sweep(browser, sweep_page, args.repeats)
+            check_case = "check" in args.cases.split(",")
+            if check_case:
+                print("(the check page's numbers come first)")
+                run_check_case(browser, tmp, args.check_files, args.repeats)
             browser.close()
 
     print(f"--html pages in headless Chromium ({args.repeats} loads, {args.hovers} hovers per case)\n")

@@ -10,8 +10,8 @@ import typer
 
 from .common import ProgressBar, console, enforce_gates, reports_errors, usage_error, warn
 from .options import (
-    CheckByClassOpt, CheckJsonOpt, CheckPlotOpt, CheckSourceArg, CheckSplitOpt, CheckTopkOpt, CheckVariantOpt,
-    ConfigOpt, CsvOpt, FilesLimitOpt, ImgszListOpt, MaxZeroCandidateOpt, NamesOpt, StrictOpt, Variant,
+    CheckByClassOpt, CheckHtmlImagesOpt, CheckHtmlOpt, CheckJsonOpt, CheckPlotOpt, CheckSourceArg, CheckSplitOpt,
+    CheckTopkOpt, CheckVariantOpt, ConfigOpt, CsvOpt, FilesLimitOpt, ImgszListOpt, MaxZeroCandidateOpt, NamesOpt, StrictOpt, Variant,
     VerifyImagesOpt, WorkersOpt,
 )
 from .sweep import ListOptionsCommand, list_values
@@ -31,6 +31,7 @@ HELP = dict(
     "  tal check data.yaml --imgsz 640 1280 --variant yolov8 ultralytics\n"
     "  tal check data.yaml --split train --plot check.png --csv check.csv --by-class\n"
     "  tal check data.yaml --strict --max-zero-candidate-rate small=0.05\n"
+    "  tal check data.yaml --html check.html --html-images 20\n"
     "  tal check IMG LBL --json > check.json",
 )
 
@@ -48,6 +49,8 @@ def check(
     as_json: CheckJsonOpt = False,
     csv_path: CsvOpt = None,
     plot: CheckPlotOpt = None,
+    html: CheckHtmlOpt = None,
+    html_images: CheckHtmlImagesOpt = 50,
     by_class: CheckByClassOpt = False,
     limit: FilesLimitOpt = 10,
     workers: WorkersOpt = None,
@@ -79,6 +82,10 @@ def check(
     variants = list_values("--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics")
     if len(source or []) not in (0, 1, 2):
         usage_error(f"SOURCE: expected nothing, a dataset YAML or folder, or IMAGE LABELS; got {len(source)} paths")
+    if html is not None:
+        from ..writers.files import check_writable
+
+        check_writable(html)
     plan = plan_check(source or [], config=config, imgsz=sizes, variant=variants, topk=topk, split=split, names=names,
                       verify_images=verify_images, workers=workers, outputs=(csv_path, plot))
 
@@ -87,13 +94,23 @@ def check(
         warn(err, note)
     spool = tempfile.TemporaryFile("w+", encoding="utf-8") if as_json else None  # every file's entry, in order
 
+    page_files = None
+    if html is not None:
+        from ..analysis.check_gts import PageFiles
+
+        page_files = PageFiles(html_images)
+
     def on_file(f) -> None:
-        spool.write(json.dumps(file_to_json(f)) + "\n")
+        if spool is not None:
+            spool.write(json.dumps(file_to_json(f)) + "\n")
+        if page_files is not None:
+            page_files(f)
 
     images = plan.source.images
     with ProgressBar(err, f"checking {len(plan.settings)} setting{'s' if len(plan.settings) != 1 else ''}", images,
                      show=images > 8 and sys.stderr.isatty()) as progress:
-        result = run_check(plan, gates, limit=limit, on_file=on_file if spool else None, on_progress=progress.advance)
+        result = run_check(plan, gates, limit=limit, on_file=on_file if spool or page_files else None,
+                           on_progress=progress.advance)
     for note in result.notes:
         warn(err, note)
 
@@ -102,6 +119,10 @@ def check(
         written.append(write_check_csv(csv_path, result))
     if plot is not None:
         written.append(write_check_plot(plot, result))
+    if html is not None:
+        from ..workflows.html import write_check_html
+
+        written.append(write_check_html(html, result, page_files))
 
     if as_json:
         _emit_json(check_to_json(result), spool, gates, result.gate_results, written)

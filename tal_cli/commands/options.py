@@ -105,6 +105,15 @@ HtmlImagesOpt = Annotated[int, typer.Option(
     "--html-images", metavar="N", min=0,
     help="With --html: the N images with the most gts without positives get their one-image view (0: none).")]
 
+CheckHtmlOpt = Annotated[Optional[Path], typer.Option(
+    "--html", metavar="FILE",
+    help="Also write one self-contained HTML page to explore the check (offline: every setting, gts coloured by "
+         "status, candidate centres per stride, dropped files with their reason).", show_default=False)]
+CheckHtmlImagesOpt = Annotated[int, typer.Option(
+    "--html-images", metavar="N", min=0,
+    help="With --html: the N files most worth a look (the order of the files worth a look) get a drill-down "
+         "view under every setting (0: none).")]
+
 # --- tal export ------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(

@@ -68,3 +68,60 @@ def test_help_lists_the_options() -> None:
     assert "--html" in run("assign", "--help").stdout
     out = run("sweep", "--help").stdout
     assert "--html" in out and "--html-images" in out
+
+
+# --- tal check --html ------------------------------------------------------------------------
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_check_html_is_written_and_said(tmp_path: Path, monkeypatch) -> None:
+    from .test_cli_check import bad_tree
+
+    bad_tree(tmp_path / "ds")
+    monkeypatch.chdir(tmp_path)
+    before = _tree_digest(tmp_path / "ds")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run("check", "ds/data.yaml", "--html", out / "c.html", "--html-images", "3")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.rstrip("\n").splitlines()[-1] == f"wrote {out / 'c.html'}"
+    assert [p.name for p in out.iterdir()] == ["c.html"]  # written atomically: no temporary file left
+    assert _tree_digest(tmp_path / "ds") == before  # input files untouched, nothing written beside them
+    text = (out / "c.html").read_text(encoding="utf-8")
+    assert text.startswith("<!doctype html>") and '<html lang="en" data-kind="check">' in text
+    data = json.loads(text.split('id="tal-data">', 1)[1].split("</script>", 1)[0])
+    assert [f["key"] for f in data["files"]] == ["beyond", "broken", "classbig"]  # the terminal's first three
+    assert data["files"][0]["views"] is None and data["files"][0]["picture"] is None  # dropped: no picture
+    assert data["dropped_total"] == 5 and data["dropped"][0] == (
+        "ds/labels/train/beyond.txt, line 2: ultralytics drops this image: coordinate 1.02 > 1.01 "
+        "(non-normalized or out of bounds coordinates)")
+    assert data["duplicates"] == ["ds/images/train/dups.png: 1 duplicate row removed (ultralytics reorders the gts)"]
+
+
+def test_check_html_images_zero_and_json(tmp_path: Path) -> None:
+    path = tmp_path / "c.html"
+    result = run("check", "--html", path, "--html-images", "0", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["written"] == [str(path)]
+    assert '"files":[]' in path.read_text(encoding="utf-8")
+
+
+def test_check_unwritable_page_fails_before_the_work(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "c.html"
+    result = run("check", "--html", path, "--csv", tmp_path / "c.csv")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {path}: cannot write (folder {path.parent} not found)\n"
+    assert list(tmp_path.iterdir()) == []  # the check did not run: no CSV either
+    result = run("check", "--html", tmp_path)
+    assert (result.exit_code, result.stderr) == (1, f"Error: {tmp_path}: is a folder, expected a file to write\n")
+    result = run("check", "--html", tmp_path / "c.html", "--html-images", "-1")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: Invalid value for '--html-images': Input should be greater than or equal to 0\n")

@@ -355,3 +355,100 @@ def test_sweep_drill_down(open_page, pages) -> None:
     page.click(f'[data-change="hubble_left:{lose[0]}"]')
     wait_ready(page)
     assert page.locator("#selection .title").inner_text().startswith(f"gt {lose[0]} ")
+
+
+# --- tal check --html --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def check_pages(tmp_path_factory) -> dict[str, Path]:
+    """The samples under 4 settings; a bad dataset (dropped files); one 32 px gt, with no candidate at input 64
+    and fine at 640."""
+    from PIL import Image
+
+    from ..commands.test_cli_check import bad_tree
+
+    folder = tmp_path_factory.mktemp("check")
+    out = {"samples": folder / "samples.html", "bad": folder / "bad.html", "one": folder / "one.html"}
+    _tal("check", str(ROOT / "samples"), "--names", str(ROOT / "samples" / "data.yaml"), "--imgsz", "320", "640",
+         "--variant", "yolov8", "ultralytics", "--html", str(out["samples"]))
+    _tal("check", str(bad_tree(folder / "ds")), "--html", str(out["bad"]))
+    Image.new("RGB", (640, 640), (90, 90, 90)).save(folder / "one.png")
+    (folder / "one.txt").write_text("0 0.5 0.5 0.05 0.05\n")
+    _tal("check", str(folder / "one.png"), str(folder / "one.txt"), "--imgsz", "64", "640", "--html", str(out["one"]))
+    return out
+
+
+def _open_file(page, key: str) -> None:
+    page.click(f'[data-file="{key}"]')
+    wait_ready(page)
+
+
+def _pixel(page, x: float, y: float) -> list[int]:
+    """The view's canvas pixel at input point (x, y) (zoom 1, device pixel ratio 1)."""
+    return page.locator("#view").evaluate("(c, p) => Array.from(c.getContext('2d').getImageData(p[0], p[1], 1, 1).data)",
+                                          [round(x), round(y)])
+
+
+def test_check_page_top_and_charts(open_page, check_pages) -> None:
+    page = open_page(check_pages["samples"])
+    assert page.locator("tr[data-setting]").count() == 4
+    assert page.locator("table.settings tbody tr").nth(2).locator("td").nth(2).inner_text() == "217\n63.6%"
+    page.locator('[data-bar="2:small"]').hover()
+    assert "640 yolov8: gts with no candidate, small 65.4% (217/332)" in page.locator("#tooltip").inner_text()
+    assert page.locator("[data-file]").count() == 3
+
+
+def test_check_setting_picker_changes_the_gt_colours(open_page, check_pages) -> None:
+    page = open_page(check_pages["one"])
+    _open_file(page, "one")
+    page.locator("#view").scroll_into_view_if_needed()
+    width = page.locator("#view").bounding_box()["width"]
+    # input 64: the gt is 30.4..33.6 px, red (no candidate); its left edge, halfway down
+    red = _pixel(page, 30.4 * width / 64, 32 * width / 64)
+    assert red[0] > 200 and red[1] < 120, red
+    assert page.locator('[data-gt="0"]').get_attribute("class") == "nopos"
+    assert page.locator('[data-gt="0"] td').last.inner_text() == "no candidate"
+    page.click('[data-pick="1"]')
+    wait_ready(page)
+    assert page.locator('[data-view-setting="1"]').get_attribute("aria-pressed") == "true"
+    green = _pixel(page, 304 * width / 640, 320 * width / 640)
+    assert green[1] > 150 and green[0] < 150, green
+    assert page.locator('[data-gt="0"] td').last.inner_text() == "fine"
+
+
+def test_check_hover_shows_a_gts_numbers(open_page, check_pages) -> None:
+    from tal_cli.analysis.check_gts import file_gts
+    from tal_cli.readers.verdicts import verify_pair
+    from tal_cli.views.html.check_page import status_text
+    from tal_cli.workflows.check import plan_check
+
+    page = open_page(check_pages["samples"])
+    page.click('[data-pick="2"]')  # 640 yolov8
+    _open_file(page, "coffee")
+    plan = plan_check([str(ROOT / "samples")], imgsz=[640], variant=["yolov8"], names=str(ROOT / "samples" / "data.yaml"))
+    image, labels, _ = sample("coffee")
+    fg = file_gts(verify_pair(image, labels, 8, None, False, "--names"), plan.settings[0])
+    for g in range(3):
+        x1, y1, x2, y2 = fg.boxes[g].tolist()
+        page.mouse.move(*_view_point(page, x1 + 3, (y1 + y2) / 2))  # inside, near the left side: this gt's box
+        tip = page.locator("#tooltip")
+        head = tip.locator(".tip-head").inner_text()
+        shown = int(head.split()[1])
+        assert tip.locator(".tip-status").inner_text() == status_text(fg, shown, plan.settings[0])
+        rows = dict(tip.locator("tbody tr").evaluate_all("rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])"))
+        assert [rows[f"stride {s}"] for s in (8, 16, 32)] == [str(v) for v in fg.candidates[shown].tolist()]
+    page.click('[data-gt="1"]')
+    assert status_text(fg, 1, plan.settings[0]) in page.locator("#selection").inner_text()
+
+
+def test_check_dropped_file_shows_its_reason(open_page, check_pages) -> None:
+    page = open_page(check_pages["bad"])
+    assert "Dropped files: ultralytics leaves them out of training (5)" in page.locator("#dropped").inner_text()
+    _open_file(page, "beyond")
+    text = page.locator("#drill").inner_text()
+    assert "labels/train/beyond.txt, line 2: ultralytics drops this image: coordinate 1.02 > 1.01" in text
+    assert "No picture" in text and page.locator("#view").count() == 0
+    _open_file(page, "small")
+    assert page.locator("#view").count() == 1
+    assert page.locator('[data-gt="0"] td').last.inner_text() == "no candidate"

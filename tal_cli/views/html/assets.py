@@ -9,10 +9,11 @@ Scripts, in load order (a page lists the ones it needs):
 
 - ``common.js``: decoding (:mod:`.encode`'s container), exact number formatting, DOM helpers,
   a virtualised sortable table, the tooltip and the key help.
-- ``image_view.js``: the one-image view (canvas, gt table, selection panel), ``TAL.ImageView``.
-- ``assign.js``: ``tal assign --html``; ``sweep.js``: ``tal sweep --html``.
-
-A new page type (``tal check --html``) adds its own entry script after the shared ones.
+- ``gt_view.js``: the one-image view every page shares (canvas, zoom, gt boxes, gt table,
+  selection panel), ``TAL.GtView``; ``image_view.js`` (``TAL.ImageView``: an assignment's
+  anchors and positives) and ``check_view.js`` (``TAL.CheckView``: ``tal check``'s candidates
+  and statuses) extend it.
+- ``assign.js``: ``tal assign --html``; ``sweep.js``: ``tal sweep --html``; ``check.js``: ``tal check --html``.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def html_page(*, title: str, kind: str, data: Mapping[str, Any], scripts: Sequen
 
     Args:
         title: the document title (escaped here).
-        kind: ``"assign"`` or ``"sweep"`` (``<html data-kind>``), for the CSS and tests.
+        kind: ``"assign"``, ``"sweep"`` or ``"check"`` (``<html data-kind>``), for the CSS and tests.
         data: JSON-ready; the entry script reads it from ``#tal-data``.
         scripts: file names in ``static/`` after ``common.js``, in order.
     """

@@ -227,5 +227,5 @@ def assign_page(scene: Scene, assignment: Assignment, report: Report, picture_ur
         "selected": selected,
     }
     return html_page(title=f"tal assign: {report.image}", kind="assign", data=data,
-                     scripts=("image_view.js", "assign.js"))
+                     scripts=("gt_view.js", "image_view.js", "assign.js"))
 

@@ -23,7 +23,7 @@ import base64
 import json
 import struct
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -105,6 +105,14 @@ def pack(meta: Mapping[str, Any], columns: Mapping[str, Any], level: int = 6) ->
     header += b" " * (-(len(header) + 8) % _ALIGN)  # columns start 8-byte aligned
     blob = MAGIC + struct.pack("<I", len(header)) + header + b"".join(chunks)
     return base64.b64encode(zlib.compress(blob, level)).decode("ascii")
+
+
+def pack_views(views: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> str:
+    """One container holding an image's view under every setting: meta ``{"views": [meta, ...]}``,
+    columns prefixed ``"<setting>/"`` (the page picks one setting's columns by that prefix)."""
+    metas = [meta for meta, _ in views]
+    columns = {f"{k}/{name}": col for k, (_, cols) in enumerate(views) for name, col in cols.items()}
+    return pack({"views": metas}, columns)
 
 
 def unpack(text: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

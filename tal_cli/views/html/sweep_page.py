@@ -10,7 +10,7 @@ packed together and unpacked by the page when the image is opened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from ..sweep_json import row_to_json
 from ..tables import sweep_detail_table, sweep_table
 from .assets import html_page, version
 from .assign_page import REASON_KINDS, table_cells
-from .encode import fixed_digits, pack
+from .encode import fixed_digits, pack, pack_views
 
 #: At most this many gts whose status changes between settings are listed (the pattern counts cover all).
 MAX_CHANGED = 20000
@@ -49,12 +49,11 @@ class WorstImage:
     gts: int
 
 
-def pack_views(views: Sequence[tuple[dict, dict]]) -> str:
-    """One container holding an image's view under every setting: meta ``{"views": [meta, ...]}``,
-    columns prefixed ``"<setting>/"``."""
-    metas = [meta for meta, _ in views]
-    columns = {f"{k}/{name}": col for k, (_, cols) in enumerate(views) for name, col in cols.items()}
-    return pack({"views": metas}, columns)
+def rate_bars(bars: Iterable[tuple[str, float | None, int, int]]) -> list[dict[str, Any]]:
+    """One setting's bars of a rate chart (``TAL.rateBars``): ``(name, rate, part, total)`` each, with the
+    ``--plot`` charts' text ``"small 65.4% (217/332)"`` (None without gts)."""
+    return [{"name": name, "rate": rate, "text": None if rate is None else f"{name} {100 * rate:.1f}% ({part}/{total})"}
+            for name, rate, part, total in bars]
 
 
 def chart_rows(rows: Sequence[SweepRow]) -> list[dict[str, Any]]:
@@ -68,8 +67,7 @@ def chart_rows(rows: Sequence[SweepRow]) -> list[dict[str, Any]]:
             "label": setting_label(row),
             "mean": per.mean, "median": per.median, "max": per.max,
             "text": None if per.mean is None else f"{per.mean:.2f}  (median {number_text(per.median)}, max {per.max})",
-            "zero": [{"name": name, "rate": rate, "text": None if rate is None else f"{name} {100 * rate:.1f}% ({zero}/{total})"}
-                     for name, rate, zero, total in bars],
+            "zero": rate_bars(bars),
         })
     return out
 
@@ -129,4 +127,4 @@ def sweep_page(rows: Sequence[SweepRow], header: Sequence[str], status: GtStatus
         "worst": [{"key": w.key, "image": w.image, "thumb": w.thumb, "picture": w.picture, "zero": list(w.zero),
                    "gts": w.gts, "views": pack_views(w.views)} for w in worst],
     }
-    return html_page(title="tal sweep", kind="sweep", data=data, scripts=("image_view.js", "sweep.js"))
+    return html_page(title="tal sweep", kind="sweep", data=data, scripts=("gt_view.js", "image_view.js", "sweep.js"))

@@ -92,6 +92,13 @@ TAL.fill = function (el, ...children) {
 
 TAL.plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** Black or white, whichever reads better on the colour "#rrggbb". */
+TAL.textOn = function (hex) {
+  const n = parseInt(hex.slice(1), 16);
+  const lum = 0.299 * (n >> 16) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
+  return lum > 140 ? "#000" : "#fff";
+};
+
 /** A toggle button (aria-pressed) that calls onchange(pressed). */
 TAL.toggle = function (label, pressed, onchange, attrs) {
   const b = TAL.h("button", Object.assign({ type: "button", class: "toggle", "aria-pressed": String(pressed) }, attrs || {}), label);
@@ -293,4 +300,69 @@ TAL.fail = function (err) {
   app.append(TAL.h("p", { class: "error" }, "This page could not be shown: " + (err && err.message ? err.message : err)));
   document.documentElement.dataset.ready = "error";
   console.error(err);
+};
+
+/* ---- charts (SVG) and setting views, shared by the sweep and check pages ---------------------- */
+
+TAL.SVG = "http://www.w3.org/2000/svg";
+/** s("rect", {x: 1}, child, "text") -> an SVG element. */
+TAL.s = function (tag, attrs, ...children) {
+  const el = document.createElementNS(TAL.SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, v);
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+};
+
+/** The first of 1, 2, 2.5, 5, 10 x a power of ten at or above max(v, floor): an axis' end. */
+TAL.niceMax = function (v, floor) {
+  v = Math.max(v, floor);
+  const e = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * e >= v - 1e-12) return step * e;
+  return 10 * e;
+};
+
+/** Colours of the rate bars (all gts, then the size buckets), as the --plot charts draw them. */
+TAL.RATE_COLOURS = { all: "#be2d2d", small: "#e6783c", medium: "#e1af32", large: "#78a05a" };
+
+/** An SVG bar that shows `tip` in `tooltip` on hover and focus. */
+TAL.chartBar = function (tooltip, attrs, tip) {
+  const r = TAL.s("rect", Object.assign({ class: "bar", tabindex: "0" }, attrs), TAL.s("title", {}, tip));
+  const show = (e) => { r.classList.add("active"); const b = r.getBoundingClientRect(); tooltip.show([TAL.h("div", {}, tip)], e.clientX || b.right, e.clientY || b.top); };
+  r.addEventListener("mousemove", show);
+  r.addEventListener("focus", show);
+  for (const ev of ["mouseleave", "blur"]) r.addEventListener(ev, () => { r.classList.remove("active"); tooltip.hide(); });
+  return r;
+};
+
+/** The legend of the rate bars at (x, y): a swatch and the name of "all" and each size bucket. */
+TAL.rateLegend = function (svg, x, y, sizeBins) {
+  for (const name of ["all", ...sizeBins]) {
+    svg.append(TAL.s("rect", { x, y, width: 12, height: 10, fill: TAL.RATE_COLOURS[name] }), TAL.s("text", { x: x + 16, y: y + 9, class: "muted" }, name));
+    x += 32 + name.length * 8;
+  }
+};
+
+/** One setting's rate bars (sweep_page.rate_bars: [{name, rate, text}]) stacked in a row from (x, y) of height
+ * rowH; `span` px is `top` percent; `what` starts each bar's tooltip; data-bar "i:name". */
+TAL.rateBars = function (svg, tooltip, o) {
+  const bh = 12, bg = 3;
+  let by = o.y + (o.rowH - (o.bars.length * bh + (o.bars.length - 1) * bg)) / 2;
+  for (const z of o.bars) {
+    if (z.rate === null) {
+      svg.append(TAL.s("text", { x: o.x + 4, y: by + 10, class: "muted" }, `${z.name}: no gts`));
+    } else {
+      const xe = o.x + (100 * z.rate / o.top) * o.span;
+      svg.append(TAL.chartBar(tooltip, { x: o.x, y: by, width: Math.max(1, xe - o.x), height: bh, fill: TAL.RATE_COLOURS[z.name], "data-bar": `${o.i}:${z.name}` },
+        `${o.label}: ${o.what}, ${z.text}`),
+      TAL.s("text", { x: xe + 6, y: by + 10, class: z.name === "all" ? null : "muted" }, z.text));
+    }
+    by += bh + bg;
+  }
+};
+
+/** Setting k's {meta, cols} of a pack_views container (columns named "k/name"). */
+TAL.settingView = function (blob, k) {
+  const prefix = `${k}/`, cols = {};
+  for (const [name, arr] of Object.entries(blob.cols)) if (name.startsWith(prefix)) cols[name.slice(prefix.length)] = arr;
+  return { meta: blob.meta.views[k], cols };
 };

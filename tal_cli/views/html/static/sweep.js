@@ -4,13 +4,7 @@
 
 (async function () {
   const h = TAL.h;
-  const SVG = "http://www.w3.org/2000/svg";
-  const s = (tag, attrs, ...children) => {
-    const el = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, v);
-    for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    return el;
-  };
+  const s = TAL.s;
 
   try {
     const data = TAL.pageData();
@@ -74,24 +68,14 @@
       const rows = data.chart, rowH = 74, top = 58, label = 250, span = 300, gap = 215;
       const w = label + 2 * (span + gap), hgt = top + rows.length * rowH + 34;
       const x1 = label, x2 = label + span + gap;
-      const nice = (v, floor) => {
-        v = Math.max(v, floor);
-        const e = Math.pow(10, Math.floor(Math.log10(v)));
-        for (const step of [1, 2, 2.5, 5, 10]) if (step * e >= v - 1e-12) return step * e;
-        return 10 * e;
-      };
+      const nice = TAL.niceMax;
       const top1 = nice(Math.max(1, ...rows.map((r) => r.max || 0)), 1);
       const rates = rows.flatMap((r) => r.zero.map((z) => z.rate).filter((v) => v !== null));
       const top2 = nice(100 * Math.max(0, ...rates), 10);
-      const colours = { all: "#be2d2d", small: "#e6783c", medium: "#e1af32", large: "#78a05a" };
       const svg = s("svg", { width: w, height: hgt, viewBox: `0 0 ${w} ${hgt}`, role: "img", "aria-label": "positives per gt and gts without positives, per setting" });
       svg.append(s("text", { x: x1, y: 18 }, "Positives per gt (mean bar, median tick, max whisker)"),
         s("text", { x: x2, y: 18 }, "Gts without positives, % (all, small, medium, large)"));
-      let lx = x2;
-      for (const name of ["all", ...data.size_bins]) {
-        svg.append(s("rect", { x: lx, y: 28, width: 12, height: 10, fill: colours[name] }), s("text", { x: lx + 16, y: 37, class: "muted" }, name));
-        lx += 32 + name.length * 8;
-      }
+      TAL.rateLegend(svg, x2, 28, data.size_bins);
       for (let t = 0; t <= 5; t++) {
         for (const [x0, topv, pct] of [[x1, top1, ""], [x2, top2, "%"]]) {
           const x = x0 + (t / 5) * span;
@@ -99,14 +83,7 @@
             s("text", { x, y: top + rows.length * rowH + 16, "text-anchor": "middle", class: "muted" }, `${+(topv * t / 5).toFixed(1)}${pct}`));
         }
       }
-      const bar = (attrs, tip) => {
-        const r = s("rect", Object.assign({ class: "bar", tabindex: "0" }, attrs), s("title", {}, tip));
-        const show = (e) => { r.classList.add("active"); const b = r.getBoundingClientRect(); tooltip.show([h("div", {}, tip)], e.clientX || b.right, e.clientY || b.top); };
-        r.addEventListener("mousemove", show);
-        r.addEventListener("focus", show);
-        for (const ev of ["mouseleave", "blur"]) r.addEventListener(ev, () => { r.classList.remove("active"); tooltip.hide(); });
-        return r;
-      };
+      const bar = (attrs, tip) => TAL.chartBar(tooltip, attrs, tip);
       rows.forEach((r, i) => {
         const y = top + i * rowH, cy = y + rowH / 2;
         if (i % 2 === 0) svg.append(s("rect", { x: 0, y, width: w, height: rowH, fill: "#f3f5f8" }));
@@ -122,19 +99,7 @@
             s("line", { x1: X(r.median), x2: X(r.median), y1: cy - 17, y2: cy + 17, stroke: "#1e1e1e", "stroke-width": 3 }),
             s("text", { x: Math.max(X(r.mean), X(r.max), X(r.median)) + 8, y: cy + 4 }, r.text));
         }
-        const bh = 12, bg = 3;
-        let by = y + (rowH - (r.zero.length * bh + (r.zero.length - 1) * bg)) / 2;
-        for (const z of r.zero) {
-          if (z.rate === null) {
-            svg.append(s("text", { x: x2 + 4, y: by + 10, class: "muted" }, `${z.name}: no gts`));
-          } else {
-            const xe = x2 + (100 * z.rate / top2) * span;
-            svg.append(bar({ x: x2, y: by, width: Math.max(1, xe - x2), height: bh, fill: colours[z.name], "data-bar": `${i}:${z.name}` },
-              `${r.label}: gts without positives, ${z.text}`),
-            s("text", { x: xe + 6, y: by + 10, class: z.name === "all" ? null : "muted" }, z.text));
-          }
-          by += bh + bg;
-        }
+        TAL.rateBars(svg, tooltip, { x: x2, y, rowH, bars: r.zero, top: top2, span, i, label: r.label, what: "gts without positives" });
       });
       return svg;
     }
@@ -220,10 +185,8 @@
       if (state.view) state.view.destroy();
       state.image = key;
       state.viewSetting = k;
-      const prefix = `${k}/`;
-      const cols = {};
-      for (const [name, arr] of Object.entries(blob.cols)) if (name.startsWith(prefix)) cols[name.slice(prefix.length)] = arr;
-      const meta = Object.assign({}, blob.meta.views[k], { palette: data.palette });
+      const one = TAL.settingView(blob, k);
+      const cols = one.cols, meta = Object.assign({}, one.meta, { palette: data.palette });
       const root = h("section", { class: "image-view" });
       drill.hidden = false;
       TAL.fill(drill, 
