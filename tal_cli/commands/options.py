@@ -164,3 +164,7 @@ TrainPlotOpt = Annotated[Optional[Path], typer.Option(
     show_default=False)]
 TrainJsonOpt = Annotated[bool, typer.Option("--json", help="Print the record (schema tal.train/1) instead of tables.")]
 TrainByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table of gts without positives per class.")]
+TrainHtmlOpt = Annotated[Optional[Path], typer.Option(
+    "--html", metavar="FILE",
+    help="Also write one self-contained HTML page of the record (offline: charts with every epoch's numbers on hover, "
+         "every epoch's tables, the classes and worst images of any epoch).", show_default=False)]
