@@ -157,7 +157,8 @@ BranchOpt = Annotated[Optional[Head], typer.Option(
     show_default=False)]
 EpochLimitOpt = Annotated[int, typer.Option("--limit", help="Show the last N epochs (0: all).", min=0)]
 EpochOpt = Annotated[Optional[int], typer.Option(
-    "--epoch", help="The epoch whose worst images (and classes) are listed. Default: the last.", min=1,
+    "--epoch", help="The epoch whose worst images (and classes) are listed, and the --html page opens on. "
+                    "Default: the last.", min=1,
     show_default=False)]
 TrainPlotOpt = Annotated[Optional[Path], typer.Option(
     "--plot", help="Also write the chart (the run's tal/epochs.png) to this file: .png, .jpg or .webp.",

@@ -33,7 +33,7 @@ REPORT_HELP = dict(
     "  tal train-report runs/detect/train --branch one2one --limit 0\n"
     "  tal train-report runs/detect/train --epoch 3 --by-class\n"
     "  tal train-report runs/detect/train --plot chart.png\n"
-    "  tal train-report runs/detect/train --html train.html   (one offline page: every epoch, hover, classes)\n"
+    "  tal train-report runs/detect/train --html train.html\n"
     "  tal train-report runs/detect/train/tal/epochs.json --json > record.json",
 )
 
