@@ -65,6 +65,7 @@
       } else if (e.key === "Escape" && state.help && state.help.open) state.help.toggle(false);
     });
     choose(state.epoch);
+    performance.mark("tal:built");
     await new Promise((r) => requestAnimationFrame(() => r()));
     TAL.ready();
 
@@ -122,13 +123,22 @@
         headers: t.headers, rows: t.cells.length, numeric: t.headers.map(() => true),
         cell: (i, c) => t.cells[i][c], key: (i, c) => cellKey(t.cells[i][c]),
         rowAttrs: (i) => ({ class: t.marked[i] ? "marked" : null, "data-epoch": t.epochs[i] }),
-        onRowClick: (i) => choose(t.epochs[i]), height: 320,
+        onRowClick: (i) => choose(t.epochs[i]), height: 320, virtualiseAbove: 120,
       });
       return {
         el: table.el,
         mark: (epoch) => {
           const i = t.epochs.indexOf(epoch);
-          if (i !== table.selected) table.select(i);
+          if (i === table.selected) return;
+          if (table.virtual) return table.select(i); // renders the rows in view only
+          // every row is in the DOM: move the mark instead of rebuilding the rows
+          table.selected = i;
+          for (const tr of table.tbody.querySelectorAll('tr[aria-selected="true"]')) tr.removeAttribute("aria-selected");
+          const tr = i < 0 ? null : table.tbody.querySelector(`tr[data-epoch="${t.epochs[i]}"]`);
+          if (!tr) return;
+          tr.setAttribute("aria-selected", "true");
+          const box = table.el.getBoundingClientRect(), r = tr.getBoundingClientRect();
+          if (r.top < box.top || r.bottom > box.bottom) table.el.scrollTop += r.top - box.top - 2 * r.height;
         },
       };
     }
