@@ -116,3 +116,17 @@ def test_a_record_without_epochs(open_page, tmp_path) -> None:  # noqa: F811
     page = open_page(write_train_html(tmp_path / "empty.html", read_train_record(tmp_path)))
     assert page.locator("#no-epochs").inner_text() == ("No epoch recorded yet: the files are written at the end of "
                                                        "each epoch.")
+
+
+def test_a_long_run_marks_the_picked_epoch_in_virtualised_tables(open_page, tmp_path) -> None:  # noqa: F811
+    from .test_train_record import make_record
+
+    write_train_record(tmp_path, make_run(epochs=150), [make_record(e) for e in range(1, 151)], chart=False)
+    page = open_page(write_train_html(tmp_path / "long.html", read_train_record(tmp_path)))
+    box = page.locator('[data-branch="one2many"] .train-tables .table-box').first
+    assert "virtual" in box.get_attribute("class")  # 150 epochs: only the rows in view are built
+    assert box.locator("tbody tr:not(.spacer)").count() < 100
+    page.select_option("#epoch", "75")
+    picked = box.locator('tr[aria-selected="true"]')
+    assert picked.get_attribute("data-epoch") == "75" and picked.is_visible()
+    assert picked.locator("td").first.inner_text() == "75"

@@ -85,6 +85,7 @@ def branch_data(name: str, records: Sequence[EpochRecord], run: RunInfo) -> dict
     ph, pc, pm = rich_cells(positives_table(records, name))
     rr = rerun_table(records, name)
     rh, rc, rm = rich_cells(rr) if rr is not None else ([], [], [])
+    epochs = [r.epoch for r in records]
     rerun_epochs = [r.epoch for r in records if r.rerun is not None]
     rerun_rows = dict(zip(rerun_epochs, rc))
     tips = [epoch_tip(r, dict(zip(zh, z)), dict(zip(ph, p)),
@@ -100,10 +101,10 @@ def branch_data(name: str, records: Sequence[EpochRecord], run: RunInfo) -> dict
     return {
         "name": name,
         "settings": settings_text(name, run.branches.get(name)),
-        "epochs": [r.epoch for r in records],
+        "epochs": epochs,
         "tables": [
-            {"title": f"{name}: gts without positives", **_table(zh, zc, zm, [r.epoch for r in records])},
-            {"title": f"{name}: positives (per gt: mean, median, max)", **_table(ph, pc, pm, [r.epoch for r in records])},
+            {"title": f"{name}: gts without positives", **_table(zh, zc, zm, epochs)},
+            {"title": f"{name}: positives (per gt: mean, median, max)", **_table(ph, pc, pm, epochs)},
             *([{"title": f"{name}: why no positive (tal's re-run)", **_table(rh, rc, rm, rerun_epochs)}]
               if rr is not None else []),
         ],
