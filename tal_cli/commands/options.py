@@ -166,10 +166,15 @@ BranchOpt = Annotated[Optional[Head], typer.Option(
     show_default=False)]
 EpochLimitOpt = Annotated[int, typer.Option("--limit", help="Show the last N epochs (0: all).", min=0)]
 EpochOpt = Annotated[Optional[int], typer.Option(
-    "--epoch", help="The epoch whose worst images (and classes) are listed. Default: the last.", min=1,
+    "--epoch", help="The epoch whose worst images (and classes) are listed, and the --html page opens on. "
+                    "Default: the last.", min=1,
     show_default=False)]
 TrainPlotOpt = Annotated[Optional[Path], typer.Option(
     "--plot", help="Also write the chart (the run's tal/epochs.png) to this file: .png, .jpg or .webp.",
     show_default=False)]
 TrainJsonOpt = Annotated[bool, typer.Option("--json", help="Print the record (schema tal.train/1) instead of tables.")]
 TrainByClassOpt = Annotated[bool, typer.Option("--by-class", help="Add a table of gts without positives per class.")]
+TrainHtmlOpt = Annotated[Optional[Path], typer.Option(
+    "--html", metavar="FILE",
+    help="Also write one self-contained HTML page of the record (offline: charts with every epoch's numbers on hover, "
+         "every epoch's tables, the classes and worst images of any epoch).", show_default=False)]

@@ -11,7 +11,7 @@ import typer
 from .common import TalCommand, console, display_path, reports_errors, usage_error, warn
 from .options import (
     BranchOpt, EpochLimitOpt, EpochOpt, EveryOpt, RunDirArg, TrainArgsArg, TrainByClassOpt, TrainDataArg,
-    TrainJsonOpt, TrainModelArg, TrainPlotOpt, WorstOpt,
+    TrainJsonOpt, TrainHtmlOpt, TrainModelArg, TrainPlotOpt, WorstOpt,
 )
 
 HELP = dict(
@@ -33,6 +33,7 @@ REPORT_HELP = dict(
     "  tal train-report runs/detect/train --branch one2one --limit 0\n"
     "  tal train-report runs/detect/train --epoch 3 --by-class\n"
     "  tal train-report runs/detect/train --plot chart.png\n"
+    "  tal train-report runs/detect/train --html train.html\n"
     "  tal train-report runs/detect/train/tal/epochs.json --json > record.json",
 )
 
@@ -84,6 +85,7 @@ def train_report(
     epoch: EpochOpt = None,
     by_class: TrainByClassOpt = False,
     plot: TrainPlotOpt = None,
+    html: TrainHtmlOpt = None,
     as_json: TrainJsonOpt = False,
 ) -> None:
     """Show what tal's training monitor recorded for a run, epoch by epoch.
@@ -92,32 +94,42 @@ def train_report(
     8 px, in network-input pixels after augmentation), positives per gt, contested and handed
     anchors, mean target score; tal's re-run: why each gt got no positive and the anchors where
     tal and ultralytics disagree (only zero-metric ties should make them differ, so
-    "unexplained" should stay 0); the images with the most gts without positives.
+    "unexplained" should stay 0); the images with the most gts without positives. --html
+    writes all of it, every epoch, as one offline page.
     """
+    from ..core.errors import InputFileError
     from ..views.train_record import document
-    from ..workflows.train_report import read_train_record, write_train_chart
+    from ..workflows.train_report import CSV_NAME, read_train_record, write_train_chart, write_train_html
     from ..writers.files import check_writable
 
     if plot is not None:
         check_writable(plot, picture=True)
+    if html is not None:
+        check_writable(html)
     record = read_train_record(run_dir)
+    csv_path = Path(record.path).with_name(CSV_NAME)
     names = record.branches
     if branch is not None and branch.value not in names:
         usage_error(f"--branch {branch.value}: the record has {', '.join(names) or 'no branch'}")
     epochs = sorted({r.epoch for r in record.epochs})
     if epoch is not None and epoch not in epochs:
         usage_error(f"--epoch {epoch}: recorded epochs are {_ranges(epochs) or 'none'}")
-    written = write_train_chart(plot, record) if plot is not None else None
+    for out_path in (plot, html):
+        if out_path is not None and Path(out_path).resolve() in {Path(record.path).resolve(), csv_path.resolve()}:
+            raise InputFileError(f"{out_path}: is the run's record; write to another file")
+    written = [write_train_chart(plot, record)] if plot is not None else []
+    if html is not None:
+        written.append(write_train_html(html, record, [branch.value] if branch else None, epoch))
     if as_json:
         doc = document(record.run, [r for r in record.epochs if branch is None or r.branch == branch.value])
-        if written is not None:
-            doc["written"] = [str(written)]
+        if written:
+            doc["written"] = [str(p) for p in written]
         typer.echo(json.dumps(doc, indent=1))
         return
     out = console(width=80)
     show_record(out, record, branch.value if branch else None, limit, epoch, by_class)
-    if written is not None:
-        out.print(f"wrote {written}", markup=False, highlight=False)
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False)
 
 
 def show_record(out, record, branch: str | None, limit: int, epoch: int | None, by_class: bool) -> None:

@@ -1,5 +1,5 @@
 """The training monitor's record as files: write ``epochs.csv`` / ``epochs.json`` / ``epochs.png``,
-read them back (``tal train-report``).
+read them back (``tal train-report``), render them as a chart or an HTML page (``--plot``, ``--html``).
 
 A run's record lives in ``{save_dir}/tal/``. The monitor rewrites all three files after each
 epoch, each atomically (a temporary file renamed into place), so a crashed run keeps every
@@ -85,6 +85,24 @@ def write_train_chart(path: str | Path, record: TrainRecord) -> Path:
 
     title = f"tal train: {display_path(Path(record.run.save_dir))}"
     return save_image(path, train_chart(record.epochs, title=title, subtitle=run_subtitle(record.run)))
+
+
+def write_train_html(path: str | Path, record: TrainRecord, branches: Sequence[str] | None = None,
+                     epoch: int | None = None) -> Path:
+    """The record as one self-contained HTML page (``tal train-report --html``), written atomically.
+
+    Args:
+        branches: the branches shown (default: every branch recorded).
+        epoch: the epoch the page opens on (default: the last).
+
+    Raises:
+        InputFileError: the file cannot be written.
+    """
+    from ..views.html.train_page import train_page
+
+    page = train_page(record.run, record.epochs, display_path(Path(record.path)),
+                      list(branches) if branches is not None else record.branches, selected=epoch)
+    return write_text(path, page)
 
 
 def run_subtitle(run: RunInfo) -> str:

@@ -123,3 +123,64 @@ def test_train_needs_ultralytics() -> None:
                                  'pip install "tal[ultralytics]"\n')
     else:
         pytest.skip("ultralytics is installed here (tests/ultralytics covers tal train)")
+
+
+def _snapshot(folder) -> dict:
+    """Every file under ``folder`` with its bytes and modification time."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_report_html_is_written_and_said(record_dir) -> None:
+    before = _snapshot(record_dir)
+    result = run("train-report", "run", "--html", "train.html", "--plot", "chart.png", "--limit", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.rstrip("\n").splitlines()[-2:] == ["wrote chart.png", "wrote train.html"]
+    page = (record_dir.parent / "train.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and '"epochs":[1,2,3]' in page  # every epoch, whatever --limit
+    assert _snapshot(record_dir) == before  # the run folder untouched
+    assert sorted(p.name for p in record_dir.parent.iterdir()) == ["chart.png", "run", "train.html"]  # no temp file
+
+
+def test_report_html_follows_branch_and_epoch(record_dir) -> None:
+    result = run("train-report", "run", "--html", "p.html", "--branch", "one2one", "--epoch", "2", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["written"] == ["p.html"]
+    page = (record_dir.parent / "p.html").read_text(encoding="utf-8")
+    assert '"selected":2' in page and '"name":"one2one"' in page and '"name":"one2many"' not in page
+
+
+def test_report_html_refusals(record_dir) -> None:
+    before = _snapshot(record_dir)
+    result = run("train-report", "nope", "--html", "missing/p.html")  # the page is checked first
+    assert (result.exit_code, result.stderr) == (1, "Error: missing/p.html: cannot write (folder missing not found)\n")
+    result = run("train-report", "run", "--html", "run")
+    assert (result.exit_code, result.stderr) == (1, "Error: run: is a folder, expected a file to write\n")
+    result = run("train-report", "run/tal", "--html", "p.html", "--plot", "missing/c.png")
+    assert (result.exit_code, result.stderr) == (1, "Error: missing/c.png: cannot write (folder missing not found)\n")
+    result = run("train-report", ".", "--html", "p.html")
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: .: no training record (tal/epochs.json); was the run trained with tal train or "
+                             "add_tal_callbacks?\n")
+    for name in ("epochs.json", "epochs.csv"):
+        result = run("train-report", "run", "--html", f"run/tal/{name}")
+        assert (result.exit_code, result.stderr) == (1, f"Error: run/tal/{name}: is the run's record; write to "
+                                                        "another file\n")
+    result = run("train-report", "run", "--html", "p.html", "--epoch", "7")
+    assert (result.exit_code, result.stderr) == (2, "Error: --epoch 7: recorded epochs are 1-3\n")
+    assert not (record_dir.parent / "p.html").exists() and not (record_dir.parent / "missing").exists()
+    assert _snapshot(record_dir) == before
+
+
+def test_report_html_names_a_malformed_record(tmp_path) -> None:
+    folder = tmp_path / "run" / "tal"
+    folder.mkdir(parents=True)
+    (folder / "epochs.json").write_text('{"schema": "tal.train/1",\n "run": }')
+    result = run("train-report", tmp_path / "run", "--html", tmp_path / "p.html")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {folder / 'epochs.json'}, line 2: not JSON (Expecting value)\n"
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_report_help_shows_html() -> None:
+    out = run("train-report", "--help").stdout
+    assert "--html" in out and "tal train-report runs/detect/train --html train.html" in out

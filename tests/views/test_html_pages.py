@@ -41,7 +41,8 @@ def hubble_json() -> dict:
 
 def test_static_files_are_real_files_and_inline_safely() -> None:
     names = sorted(p.name for p in STATIC.iterdir())
-    assert names == ["assign.js", "check.js", "check_view.js", "common.js", "gt_view.js", "image_view.js", "page.css", "sweep.js"]
+    assert names == ["assign.js", "check.js", "check_view.js", "common.js", "gt_view.js", "image_view.js", "page.css",
+                     "sweep.js", "train.css", "train.js"]
     for name in names:
         text = asset(name)
         assert text == (STATIC / name).read_text(encoding="utf-8")

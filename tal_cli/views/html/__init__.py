@@ -4,4 +4,5 @@
 - :mod:`.encode`      printed numbers as integers, packed columns, deflate + base64
 - :mod:`.assign_page` the one-image view (``tal assign --html``; reused by the sweep page)
 - :mod:`.sweep_page`  ``tal sweep --html``: settings, charts, what changed, the worst images
+- :mod:`.train_page`  ``tal train-report --html``: a training run's record over its epochs
 """
