@@ -16,7 +16,6 @@ import pytest
 from tal_cli.workflows.train_report import read_train_record, write_train_html, write_train_record
 
 from ..conftest import ROOT
-from .test_html_browser import browser, open_page  # noqa: F401  (fixtures)
 from .test_train_record import make_run
 
 pytestmark = pytest.mark.browser

@@ -71,14 +71,16 @@ def jpeg_data_url(image, quality: int = JPEG_QUALITY, max_side: int | None = Non
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def html_page(*, title: str, kind: str, data: Mapping[str, Any], scripts: Sequence[str]) -> str:
-    """One self-contained page: the shared CSS, ``data`` as JSON, then ``common.js`` and ``scripts``.
+def html_page(*, title: str, kind: str, data: Mapping[str, Any], scripts: Sequence[str],
+              styles: Sequence[str] = ()) -> str:
+    """One self-contained page: the shared CSS and ``styles``, ``data`` as JSON, then ``common.js`` and ``scripts``.
 
     Args:
         title: the document title (escaped here).
-        kind: ``"assign"``, ``"sweep"`` or ``"check"`` (``<html data-kind>``), for the CSS and tests.
+        kind: ``"assign"``, ``"sweep"``, ``"check"`` or ``"train"`` (``<html data-kind>``), for the CSS and tests.
         data: JSON-ready; the entry script reads it from ``#tal-data``.
         scripts: file names in ``static/`` after ``common.js``, in order.
+        styles: CSS file names in ``static/`` after ``page.css``, in order.
     """
     parts = [
         "<!doctype html>",
@@ -89,7 +91,7 @@ def html_page(*, title: str, kind: str, data: Mapping[str, Any], scripts: Sequen
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta name="generator" content="tal {escape(__version__)}">',
         f"<title>{escape(title)}</title>",
-        f"<style>\n{asset('page.css')}</style>",
+        *(f"<style>\n{asset(name)}</style>" for name in ("page.css", *styles)),
         "</head>",
         "<body>",
         '<noscript>This page needs JavaScript: it draws the assignment from the data embedded in it.</noscript>',

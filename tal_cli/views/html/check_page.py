@@ -181,8 +181,11 @@ def chart_rows(rows: Sequence[CheckRow]) -> list[dict[str, Any]]:
 
 def _file_entry(item: CheckImage, labels: Sequence[str]) -> dict[str, Any]:
     f = item.check
-    return {"key": item.key, "image": f.image, "labels": f.labels, "verdict": f.status, "line": f.line,
-            "text": file_problems(f, labels) if is_problem(f) else f"{display_path(Path(f.image))}: nothing to flag", "gts": f.gts, "zero": list(f.zero_candidate),
+    image = str(display_path(Path(f.image)))
+    return {"key": item.key, "image": image, "labels": str(display_path(Path(f.labels))) if f.labels else f.labels,
+            "verdict": f.status, "line": f.line,
+            "text": file_problems(f, labels) if is_problem(f) else f"{image}: nothing to flag", "gts": f.gts,
+            "zero": list(f.zero_candidate),
             "picture": item.picture, "thumb": item.thumb,
             "views": pack_views(item.views) if item.views else None}
 

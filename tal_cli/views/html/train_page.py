@@ -25,7 +25,7 @@ from ..plot import MEAN_BAR
 from ..train_table import (
     BUCKET_HEADS, class_table, header_lines, positives_table, rerun_table, settings_text, worst_table, zero_table,
 )
-from .assets import asset, html_page, version
+from .assets import html_page, version
 from .encode import fixed_digits, pack
 
 #: What each reason is called on the page (the terminal's column heads, on one line).
@@ -170,6 +170,4 @@ def train_page(run: RunInfo, records: Sequence[EpochRecord], record_path: Path |
         "branches": [branch_data(name, sorted((r for r in records if r.branch == name), key=lambda r: r.epoch), run)
                      for name in branches],
     }
-    page = html_page(title=data["title"], kind="train", data=data, scripts=("train.js",))
-    # The train page's own styles, after the shared page.css (assets.html_page inlines page.css only).
-    return page.replace("</head>", f"<style>\n{asset('train.css')}</style>\n</head>", 1)
+    return html_page(title=data["title"], kind="train", data=data, scripts=("train.js",), styles=("train.css",))

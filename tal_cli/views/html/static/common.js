@@ -302,7 +302,7 @@ TAL.fail = function (err) {
   console.error(err);
 };
 
-/* ---- charts (SVG) and setting views, shared by the sweep and check pages ---------------------- */
+/* ---- charts (SVG) and setting views, shared by the sweep, check and train pages ---------------------- */
 
 TAL.SVG = "http://www.w3.org/2000/svg";
 /** s("rect", {x: 1}, child, "text") -> an SVG element. */

@@ -5,20 +5,8 @@
 
 (async function () {
   const h = TAL.h;
-  const SVG = "http://www.w3.org/2000/svg";
-  const s = (tag, attrs, ...children) => {
-    const el = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, v);
-    for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    return el;
-  };
-  /** The first of 1, 2, 2.5, 5, 10 x a power of ten at or above max(v, floor): an axis' end. */
-  const niceMax = (v, floor) => {
-    v = Math.max(v, floor);
-    const e = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const step of [1, 2, 2.5, 5, 10]) if (step * e >= v - 1e-12) return step * e;
-    return 10 * e;
-  };
+  const s = TAL.s;
+  const niceMax = TAL.niceMax;
   /** Sort key of a printed cell: its number ("24.4%" -> 24.4), -1 for "-", else the text. */
   const cellKey = (text) => {
     if (text === "-") return -1;
