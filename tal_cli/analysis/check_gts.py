@@ -143,11 +143,13 @@ MAX_LISTED = 1000
 class PageFiles:
     """What the ``--html`` page keeps of a check's files; fed every file's record in order (an ``on_file`` hook).
 
-    Memory stays bounded whatever the dataset: the ``images`` files most worth a look, and at most
-    :data:`MAX_LISTED` dropped files and files with duplicate rows (the rest only counted).
+    Memory stays bounded whatever the dataset: the ``images`` files most worth a look among those
+    training sees, and at most :data:`MAX_LISTED` dropped files and files with duplicate rows (the
+    rest only counted). Dropped files never enter the drill-down: training never sees them, and
+    their reason, file and line are all there is to show (the page lists them).
 
     Attributes:
-        images: how many files the drill-down shows.
+        images: how many files the drill-down shows (at most; fewer when fewer files are kept).
         dropped, duplicates: the first dropped files and files with duplicate rows, in file order.
         dropped_total, duplicates_total: how many there are in all.
     """
@@ -170,12 +172,13 @@ class PageFiles:
             self.duplicates_total += 1
             if len(self.duplicates) < MAX_LISTED:
                 self.duplicates.append(f)
-        if self.images:
+        if self.images and f.status != DROPPED:
             self._best.append((problem_key(f), self._seen, f))
             if len(self._best) > 4 * self.images + 64:
                 self._best = heapq.nsmallest(self.images, self._best)
 
     def worst(self) -> list[FileCheck]:
-        """The ``images`` files most worth a look, worst first: the order of ``tal check``'s list of files
-        worth a look (:func:`~.check.problem_key`, then file order), then the other files in file order."""
+        """The ``images`` files most worth a look that training sees, worst first: the order of ``tal check``'s
+        list of files worth a look (:func:`~.check.problem_key`, then file order), then the other files in file
+        order. Dropped files are left out (see :attr:`dropped`)."""
         return [f for _, _, f in heapq.nsmallest(self.images, self._best)]

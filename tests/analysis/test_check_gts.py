@@ -92,8 +92,9 @@ def test_page_files_keep_the_terminal_order_and_a_bounded_list(tmp_path: Path, m
     kept = PageFiles(8)
     result = run_check(plan, limit=0, on_file=kept)
     worst = kept.worst()
-    assert worst[:result.problem_files] == list(result.problems)  # the terminal's order
-    assert len(worst) == 8 and {f.status for f in worst[result.problem_files:]} <= {"kept", "background"}
+    seen = [f for f in result.problems if f.status != "dropped"]  # dropped files: listed, never drilled into
+    assert len(seen) == 2 and worst[:2] == seen  # the terminal's order
+    assert len(worst) == 5 and {f.status for f in worst[2:]} <= {"kept", "background"}  # 10 files, 5 dropped
     assert kept.dropped_total == 5 and [Path(f.image).name for f in kept.dropped] == ["beyond.png", "broken.jpg"]
     assert kept.duplicates_total == 1 and [Path(f.image).name for f in kept.duplicates] == ["dups.png"]
     assert PageFiles(0).worst() == []
@@ -109,3 +110,12 @@ def test_page_files_stay_bounded(n: int) -> None:
         assert len(kept._best) <= 4 * n + 64
     assert [f.zero_candidate[0] for f in kept.worst()] == [6] * n
     assert [f.image for f in kept.worst()] == [f"{i}.png" for i in range(6, 6 + 7 * n, 7)]
+
+
+def test_page_files_leave_dropped_files_out_of_the_drill_down() -> None:
+    from tal_cli.analysis.check import FileCheck
+
+    kept = PageFiles(5)
+    for i in range(3):
+        kept(FileCheck(f"{i}.png", None, None, "dropped", "bad", 1, 0, (8, 8), "PNG", (), 0, (0,)))
+    assert kept.worst() == [] and kept.dropped_total == 3 and len(kept.dropped) == 3

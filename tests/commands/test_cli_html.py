@@ -97,8 +97,9 @@ def test_check_html_is_written_and_said(tmp_path: Path, monkeypatch) -> None:
     text = (out / "c.html").read_text(encoding="utf-8")
     assert text.startswith("<!doctype html>") and '<html lang="en" data-kind="check">' in text
     data = json.loads(text.split('id="tal-data">', 1)[1].split("</script>", 1)[0])
-    assert [f["key"] for f in data["files"]] == ["beyond", "broken", "classbig"]  # the terminal's first three
-    assert data["files"][0]["views"] is None and data["files"][0]["picture"] is None  # dropped: no picture
+    # the terminal's list without its five dropped files (listed with their reasons instead), then file order
+    assert [f["key"] for f in data["files"]] == ["small", "dups", "empty"]
+    assert all(f["views"] and f["picture"] for f in data["files"]) and data["problem_files"] == 2
     assert data["dropped_total"] == 5 and data["dropped"][0] == (
         "ds/labels/train/beyond.txt, line 2: ultralytics drops this image: coordinate 1.02 > 1.01 "
         "(non-normalized or out of bounds coordinates)")

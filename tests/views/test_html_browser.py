@@ -387,10 +387,10 @@ def test_check_hover_shows_a_gts_numbers(open_page, check_pages) -> None:
 def test_check_dropped_file_shows_its_reason(open_page, check_pages) -> None:
     page = open_page(check_pages["bad"])
     assert "Dropped files: ultralytics leaves them out of training (5)" in page.locator("#dropped").inner_text()
-    _open_file(page, "beyond")
-    text = page.locator("#drill").inner_text()
-    assert "labels/train/beyond.txt, line 2: ultralytics drops this image: coordinate 1.02 > 1.01" in text
-    assert "No picture" in text and page.locator("#view").count() == 0
+    assert "labels/train/beyond.txt, line 2: ultralytics drops this image: coordinate 1.02 > 1.01" \
+        in page.locator("#dropped").inner_text()
+    assert page.locator('[data-file="beyond"]').count() == 0  # training never sees it: no drill-down
+    assert "Dropped files are not here" in page.locator("#app").inner_text()
     _open_file(page, "small")
     assert page.locator("#view").count() == 1
     assert page.locator('[data-gt="0"] td').last.inner_text() == "no candidate"

@@ -218,7 +218,8 @@ def check_page(result, files: PageFiles, shown: Sequence[CheckImage], inputs: Ma
         "dropped_total": files.dropped_total,
         "duplicates": [file_problems(f, labels) for f in files.duplicates],
         "duplicates_total": files.duplicates_total,
-        "problem_files": result.problem_files,
+        "problem_files": result.problem_files - files.dropped_total,  # files training sees, worth a look
+        "html_images": files.images,
         "size_bins": [name for name, _ in SIZE_BINS],
         "statuses": [[key, words, colour] for key, (words, colour) in zip(STATUSES, STATUS_LOOK)],
         "files": [_file_entry(item, labels) for item in shown],

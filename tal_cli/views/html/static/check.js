@@ -113,10 +113,12 @@
 
     function renderFiles() {
       const k = state.chosen, files = data.files;
+      const dropped = data.dropped_total ? ` Dropped files are not here (training never sees them): they are listed above with their reasons.` : "";
       fileNote.textContent = files.length
-        ? `${TAL.plural(data.problem_files, "file")} worth a look in all; the first ${TAL.plural(files.length, "file")} in the order tal check lists them ` +
-          "(dropped, most gts with no candidate, duplicates), then other files. Click one to see its gts under the setting chosen."
-        : "No file embedded (--html-images 0).";
+        ? `Of the files training sees, ${TAL.plural(data.problem_files, "file")} worth a look; here the first ${TAL.plural(files.length, "file")} ` +
+          "in the order tal check lists them (most gts with no candidate, duplicates), then other files. " +
+          "Click one to see its gts under the setting chosen." + dropped
+        : (data.html_images ? "No file that training sees: every file is dropped." : "No file embedded (--html-images 0).") + dropped;
       fileList.replaceChildren(...files.map((f) => h("button", { type: "button", role: "listitem", "data-file": f.key,
         "aria-current": state.file === f.key ? "true" : null, onclick: () => open(f.key) },
       f.thumb ? h("img", { src: f.thumb, alt: "" }) : h("span", { class: "nothumb" }, "dropped"), h("span", { class: "stem" }, f.key),
