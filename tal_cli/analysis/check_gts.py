@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ..core.boxes import floor_small_boxes
 from ..readers.verdicts import DROPPED, FileVerdict
 from .check import CheckSetting, FileCheck, letterbox_boxes, problem_key
-from .geometry import AxisGrid, Span, dfl_reach, gt_geometry, inside_span, reach_span
+from .geometry import AxisGrid, Span, candidate_runs, gt_geometry, inside_span
 from .sweep import size_bin
 
 #: Status codes, worst first: what a gt can get under a setting, from its box alone.
@@ -108,13 +107,9 @@ def file_gts(verdict: FileVerdict, setting: CheckSetting) -> FileGts:
     ok = finite.nonzero().squeeze(1)
     measured = boxes[ok]
     floor = setting.floor_side
-    cand = floor_small_boxes(measured, floor) if floor is not None else measured
-    geo = gt_geometry(measured, torch.zeros(ok.numel(), dtype=torch.long), 1, levels, floor, setting.reg_max)
     grid = AxisGrid.of(levels)
-    inside = inside_span(grid, cand[:, :2], cand[:, 2:])  # the run gt_geometry counts
-    reach_limit = dfl_reach(setting.reg_max)
-    reach = None if reach_limit is None else \
-        inside.meet(reach_span(grid, measured[:, :2], measured[:, 2:], reach_limit))
+    geo = gt_geometry(measured, torch.zeros(ok.numel(), dtype=torch.long), 1, levels, floor, setting.reg_max, grid)
+    cand, inside, reach = candidate_runs(grid, measured, floor, setting.reg_max)  # the runs gt_geometry counts
     in_box = None if floor is None else inside_span(grid, measured[:, :2], measured[:, 2:])
     total = geo.total  # (N',)
     status = torch.full((ok.numel(),), FINE, dtype=torch.long)

@@ -190,6 +190,30 @@ class GtGeometry:
         return self.candidates.sum(1)
 
 
+def candidate_runs(grid: AxisGrid, boxes: Tensor, floor_side: float | None = None,
+                   reg_max: int = 16) -> tuple[Tensor, Span, Span | None]:
+    """Each gt's run of candidate centres per level, and the part of it within the DFL reach.
+
+    Args:
+        grid: ``AxisGrid.of(levels)``.
+        boxes: ``Tensor[G, 4] float32, xyxy px`` in the network input (letterboxed), finite.
+        floor_side: the small-box floor in px (variant ``ultralytics``), or None.
+        reg_max: R of the head; 1 (no DFL) gives no reach run.
+
+    Returns:
+        ``(candidate boxes, inside, reach)``: ``Tensor[G, 4] float32, xyxy px``, the boxes the
+        candidate test uses (``boxes`` widened by the floor, else ``boxes``); the runs of centres
+        strictly inside them (their cells are the candidates); the part of those runs whose DFL
+        targets fit the bins (None without DFL; its cells are the candidates within reach).
+    """
+    cand_boxes = floor_small_boxes(boxes, floor_side) if floor_side is not None else boxes
+    inside = inside_span(grid, cand_boxes[:, :2], cand_boxes[:, 2:])  # (G, 2, L)
+    reach = dfl_reach(reg_max)
+    if reach is None:
+        return cand_boxes, inside, None
+    return cand_boxes, inside, inside.meet(reach_span(grid, boxes[:, :2], boxes[:, 2:], reach))
+
+
 def gt_geometry(boxes: Tensor, image: Tensor, num_images: int, levels: Sequence[Level],
                 floor_side: float | None = None, reg_max: int = 16, grid: AxisGrid | None = None) -> GtGeometry:
     """Candidates per level, DFL reach and shared anchors of every gt of a batch.
@@ -207,13 +231,8 @@ def gt_geometry(boxes: Tensor, image: Tensor, num_images: int, levels: Sequence[
         :class:`GtGeometry`; with G = 0 every per-gt tensor is empty.
     """
     grid = grid if grid is not None else AxisGrid.of(levels)
-    boxes = boxes.to(torch.float32)
-    cand_boxes = floor_small_boxes(boxes, floor_side) if floor_side is not None else boxes
-    inside = inside_span(grid, cand_boxes[:, :2], cand_boxes[:, 2:])  # (G, 2, L)
-    reach = dfl_reach(reg_max)
-    within = None
-    if reach is not None:
-        within = inside.meet(reach_span(grid, boxes[:, :2], boxes[:, 2:], reach)).cells
+    _, inside, reach = candidate_runs(grid, boxes.to(torch.float32), floor_side, reg_max)
+    within = None if reach is None else reach.cells
     shared = torch.zeros(boxes.shape[0], dtype=torch.long)
     image_shared = torch.zeros(num_images, dtype=torch.long)
     for li, level in enumerate(levels):

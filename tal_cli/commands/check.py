@@ -11,8 +11,8 @@ import typer
 from .common import ProgressBar, console, enforce_gates, reports_errors, usage_error, warn
 from .options import (
     CheckByClassOpt, CheckHtmlImagesOpt, CheckHtmlOpt, CheckJsonOpt, CheckPlotOpt, CheckSourceArg, CheckSplitOpt,
-    CheckTopkOpt, CheckVariantOpt, ConfigOpt, CsvOpt, FilesLimitOpt, ImgszListOpt, MaxZeroCandidateOpt, NamesOpt, StrictOpt, Variant,
-    VerifyImagesOpt, WorkersOpt,
+    CheckTopkOpt, CheckVariantOpt, ConfigOpt, CsvOpt, FilesLimitOpt, ImgszListOpt, MaxZeroCandidateOpt, NamesOpt,
+    StrictOpt, Variant, VerifyImagesOpt, WorkersOpt,
 )
 from .sweep import ListOptionsCommand, list_values
 

@@ -7,7 +7,6 @@ import re
 import sys
 from typing import Optional
 
-
 from .common import (
     ProgressBar, TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say,
     usage_error, warn,
