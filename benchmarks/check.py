@@ -203,7 +203,9 @@ def worker_tal(data: Path, verdicts: Path, imgsz: list[int], variants: list[str]
     source = data
     if listing is not None:
         source = listing.with_suffix(".yaml")
-        source.write_text(f"train: {listing.name}\nval: {listing.name}\nnames: [{', '.join(f'c{i}' for i in range(NUM_CLASSES))}]\n")
+        source.write_text(
+            f"train: {listing.name}\nval: {listing.name}\nnames: [{', '.join(f'c{i}' for i in range(NUM_CLASSES))}]\n"
+        )
     with verdicts.open("w") as fh:
         def on_file(f) -> None:
             fh.write(json.dumps([f.image, f.status, f.gts]) + "\n")
@@ -295,8 +297,11 @@ def main() -> None:
         t = time.perf_counter()
         defects = write_dataset(root, args.images, args.seed, args.defects)
         size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-        print(f"data: {args.images} images in {root} ({size / 1e6:.0f} MB, written in {time.perf_counter() - t:.1f} s); "
-              f"defects: {', '.join(f'{k} {v}' for k, v in sorted(defects.items()) if k != 'clean')}", flush=True)
+        print(
+            f"data: {args.images} images in {root} ({size / 1e6:.0f} MB, written in {time.perf_counter() - t:.1f} s); "
+            f"defects: {', '.join(f'{k} {v}' for k, v in sorted(defects.items()) if k != 'clean')}",
+            flush=True,
+        )
         for path in root.rglob("*"):  # into the page cache: both contenders read warm files
             if path.is_file():
                 path.read_bytes()
@@ -346,9 +351,11 @@ def main() -> None:
             images = sorted((root / "images" / "train").iterdir())
             listing.write_text("".join(f"./images/train/{p.name}\n" for p in images[: max(1, len(images) // 10)]))
             small = run_worker(sys.executable, "tal", data, out / "tenth.jsonl", [*tal_args, "--listing", str(listing)])
-            print(f"memory:      peak {small['peak_kb'] / 1024:.0f} MiB main / {small['worker_peak_kb'] / 1024:.0f} MiB "
-                  f"worker on {small['files']} images, {t0['peak_kb'] / 1024:.0f} / {t0['worker_peak_kb'] / 1024:.0f} "
-                  f"MiB on {t0['files']}")
+            print(
+                f"memory:      peak {small['peak_kb'] / 1024:.0f} MiB main / {small['worker_peak_kb'] / 1024:.0f} MiB "
+                f"worker on {small['files']} images, {t0['peak_kb'] / 1024:.0f} / {t0['worker_peak_kb'] / 1024:.0f} "
+                f"MiB on {t0['files']}"
+            )
             result.update(tenth_peak_mib=small["peak_kb"] / 1024, tenth_worker_peak_mib=small["worker_peak_kb"] / 1024)
         shutil.rmtree(out)
         print(f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "

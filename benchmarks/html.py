@@ -45,9 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/, where this file would shadow the standard library's html
 
-from tal_cli.workflows.assign import assign_image, write_overlays  # noqa: E402
-from tal_cli.analysis.gt_status import GtCounts  # noqa: E402
 from tal_cli.analysis.check_gts import PageFiles  # noqa: E402
+from tal_cli.analysis.gt_status import GtCounts  # noqa: E402
+from tal_cli.workflows.assign import assign_image, write_overlays  # noqa: E402
 from tal_cli.workflows.check import plan_check, run_check  # noqa: E402
 from tal_cli.workflows.html import write_assign_html, write_check_html, write_sweep_html  # noqa: E402
 from tal_cli.workflows.sweep import plan_sweep, run_sweep  # noqa: E402
@@ -206,9 +206,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         crowd = crowded_files(tmp / "crowd", n=2000, size=1280)
-        cases = [("hubble_left", (str(ROOT / "samples/images/hubble_left.jpg"), str(ROOT / "samples/labels/hubble_left.txt"),
-                                  str(ROOT / "samples/preds/hubble_left.pt"))),
-                 ("crowd-2000", tuple(map(str, crowd)))]
+        cases = [
+            (
+                "hubble_left",
+                (
+                    str(ROOT / "samples/images/hubble_left.jpg"),
+                    str(ROOT / "samples/labels/hubble_left.txt"),
+                    str(ROOT / "samples/preds/hubble_left.pt"),
+                ),
+            ),
+            ("crowd-2000", tuple(map(str, crowd))),
+        ]
         dataset = tmp / "dataset"
         for i in range(60):
             crowded_files(dataset, n=30, size=640, seed=100 + i, stem=f"img{i:03d}", layout=True)
@@ -250,8 +258,10 @@ def main() -> None:
     for name, result, size, picture, png, t_html, t_png, m in rows:
         s = result.report.summary
         rest = size - picture
-        print(f"{name}: {s.gts} gts, {result.assignment.pair_metric.shape[0]} candidate pairs, {s.positives} positives, "
-              f"input {result.scene.letterbox.input_hw[1]}x{result.scene.letterbox.input_hw[0]}")
+        print(
+            f"{name}: {s.gts} gts, {result.assignment.pair_metric.shape[0]} candidate pairs, {s.positives} positives, "
+            f"input {result.scene.letterbox.input_hw[1]}x{result.scene.letterbox.input_hw[0]}"
+        )
         print(f"  size   {size / MB:.2f} MB = picture {picture / MB:.2f} MB + the rest {rest / MB:.2f} MB "
               f"(budget 1.50 MB: {rest / (1.5 * MB):.2f}x of it); the 3 overlay PNGs: {png / MB:.2f} MB")
         print(f"  write  {t_html:.2f} s (the 3 overlay PNGs: {t_png:.2f} s; ratio {t_html / t_png:.2f})")

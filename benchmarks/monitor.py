@@ -51,7 +51,7 @@ from pathlib import Path
 os.environ.setdefault("YOLO_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
 BATCH, IMGSZ, CLASSES, STRIDES = 16, 640, 80, (8, 16, 32)
 

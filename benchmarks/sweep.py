@@ -37,30 +37,43 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tal_cli.analysis.sweep import (  # noqa: E402
+    LossTotals,
+    settings_grid,
+    sweep,
+)
+from tal_cli.core.losses import Gains, losses_from_heads  # noqa: E402
 from tal_cli.readers.config import load_config  # noqa: E402
 from tal_cli.readers.labels import Labels  # noqa: E402
 from tal_cli.readers.preds import decode_head  # noqa: E402
-from tal_cli.core.losses import Gains, losses_from_heads  # noqa: E402
-from tal_cli.views.report import build_report  # noqa: E402
-from tal_cli.analysis.sweep import LossTotals  # noqa: E402
 from tal_cli.readers.scene import assign_scenes, load_scene, make_scene  # noqa: E402
 from tal_cli.readers.sources import folder_source, iter_scenes  # noqa: E402
-from tal_cli.analysis.sweep import settings_grid, sweep  # noqa: E402
+from tal_cli.views.report import build_report  # noqa: E402
 
 IMGSZ = 640
 
 
-def random_labels(gen: torch.Generator, n: int, num_classes: int) -> tuple[list[int], list[tuple[float, float, float, float]]]:
+def random_labels(
+    gen: torch.Generator, n: int, num_classes: int
+) -> tuple[list[int], list[tuple[float, float, float, float]]]:
     """``n`` boxes (normalised cx, cy, w, h) with sides log-uniform in 4..320 px, inside the image."""
-    side = torch.exp(torch.empty(n, 2).uniform_(float(torch.log(torch.tensor(4.0))), float(torch.log(torch.tensor(320.0))),
-                                                generator=gen)) / IMGSZ
+    side = (
+        torch.exp(
+            torch.empty(n, 2).uniform_(
+                float(torch.log(torch.tensor(4.0))), float(torch.log(torch.tensor(320.0))), generator=gen
+            )
+        )
+        / IMGSZ
+    )
     centre = side / 2 + torch.rand(n, 2, generator=gen) * (1 - side)
     classes = torch.randint(0, num_classes, (n,), generator=gen).tolist()
     boxes = [(float(c[0]), float(c[1]), float(s[0]), float(s[1])) for c, s in zip(centre, side)]
     return classes, boxes
 
 
-def random_head(gen: torch.Generator, num_classes: int, anchors: int = 8400, reg_max: int = 16) -> dict[str, torch.Tensor]:
+def random_head(
+    gen: torch.Generator, num_classes: int, anchors: int = 8400, reg_max: int = 16
+) -> dict[str, torch.Tensor]:
     """The ``head`` layout: DFL logits and class logits (mostly low scores, as a trained head)."""
     return {"boxes": torch.randn(1, 4 * reg_max, anchors, generator=gen) * 2.0,
             "scores": torch.randn(1, num_classes, anchors, generator=gen) * 2.0 - 4.0}
@@ -107,9 +120,12 @@ def main() -> None:
     cfg = load_config(None)
     points = settings_grid(args.topk, [cfg.alpha], [cfg.beta], [cfg.variant])
     settings = [cfg.override(topk=p.topk).assigner_settings(args.classes) for p in points]
-    print(f"tal sweep benchmark: {args.images} synthetic {IMGSZ}x{IMGSZ} images, {args.gts} gts each, {args.classes} classes, "
-          f"{len(points)} settings (topk {'/'.join(map(str, args.topk))}, alpha {cfg.alpha:g}, beta {cfg.beta:g}, "
-          f"{cfg.variant}); torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"tal sweep benchmark: {args.images} synthetic {IMGSZ}x{IMGSZ} images, {args.gts} gts each, "
+        f"{args.classes} classes, "
+        f"{len(points)} settings (topk {'/'.join(map(str, args.topk))}, alpha {cfg.alpha:g}, beta {cfg.beta:g}, "
+        f"{cfg.variant}); torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
 
     with tempfile.TemporaryDirectory(prefix="tal-sweep-bench-") as tmp:
         root = Path(tmp)

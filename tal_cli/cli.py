@@ -21,7 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="See how task-aligned assignment (TAL) turns ground-truth boxes into positive anchors, "
     "exactly as YOLOv8 / ultralytics training computes it.",
-    epilog="\b\nExample:\n  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt",
+    epilog="\b\nExample:\n"
+    "  tal assign samples/images/astronaut.png samples/labels/astronaut.txt samples/preds/astronaut.pt",
 )
 
 
@@ -33,7 +34,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     pass
 

@@ -65,7 +65,8 @@ class GateResult:
         metric = self.gate.metric
         if metric == "dropped_files":
             n = int(self.value or 0)
-            return f"{self.gate.text} violated by {self.subject}: ultralytics' loader drops {n} file{'s' if n != 1 else ''}"
+            files = f"{n} file{'s' if n != 1 else ''}"
+            return f"{self.gate.text} violated by {self.subject}: ultralytics' loader drops {files}"
         rate = metric in RATES
         what = RATES.get(metric, "positives per gt")
         where = f" of {self.gate.bucket} gts" if self.gate.bucket else ""

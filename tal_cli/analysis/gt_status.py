@@ -127,7 +127,9 @@ class GtCounts:
             return torch.cat(parts) if parts else torch.zeros(0, dtype=dtype)
 
         boxes = cat(self._boxes, torch.float32).reshape(-1, 4).double()
-        positives = torch.stack([cat(p) for p in self._positives]) if self._positives else torch.zeros(0, 0, dtype=torch.long)
+        positives = (
+            torch.stack([cat(p) for p in self._positives]) if self._positives else torch.zeros(0, 0, dtype=torch.long)
+        )
         return GtStatus(tuple(self._images), cat(self._image), cat(self._slot), cat(self._cls),
                         size_bin(boxes) if boxes.numel() else torch.zeros(0, dtype=torch.long),
                         boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1], positives)

@@ -22,8 +22,8 @@ from ..core.assigner import assign
 from ..core.assignment import Assignment
 from ..core.errors import TalError
 from ..core.losses import Gains, HeadBatch
-from ..readers.scene import Scene, batch_inputs
 from ..core.settings import AssignerSettings
+from ..readers.scene import Scene, batch_inputs
 
 #: Size classes of gts by area in network-input px (the letterboxed box), as COCO:
 #: small < 32², medium < 96², large otherwise.
@@ -269,8 +269,16 @@ def _finish(t: _Totals, setting: SweepSetting, settings: AssignerSettings, skipp
     gts_per_class = t.cls.get("gts", torch.zeros(0, dtype=torch.long))
     for k in gts_per_class.nonzero().squeeze(1).tolist():
         n, pos, z = int(cls_value("gts", k)), int(cls_value("positives", k)), int(cls_value("zero", k))
-        by_class[k] = ClassStats(k, n, pos, z, pos / n, z / n,
-                                 cls_value("iou", k) / pos if pos else None, cls_value("score", k) / pos if pos else None)
+        by_class[k] = ClassStats(
+            k,
+            n,
+            pos,
+            z,
+            pos / n,
+            z / n,
+            cls_value("iou", k) / pos if pos else None,
+            cls_value("score", k) / pos if pos else None,
+        )
     return SweepRow(
         setting=setting, settings=settings, images=t.images, skipped=skipped, gts=t.gts, positives=t.positives,
         positives_per_gt=per_gt, gts_without_positives=zero, zero_positive_rate=zero / t.gts if t.gts else None,
@@ -291,10 +299,16 @@ def auto_batch_size(num_anchors: int, num_classes: int) -> int:
     return max(1, min(MAX_BATCH, BATCH_SCORES // max(1, num_anchors * num_classes)))
 
 
-def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting_points: Sequence[SweepSetting] | None = None,
-          *, skipped: int | Callable[[], int] = 0, batch_size: int | None = None,
-          on_batch: Callable[[int], None] | None = None,
-          on_assignment: Callable[[int, Assignment, Sequence[Scene]], None] | None = None) -> list[SweepRow]:
+def sweep(
+    scenes: Iterable[Scene],
+    settings: Sequence[AssignerSettings],
+    setting_points: Sequence[SweepSetting] | None = None,
+    *,
+    skipped: int | Callable[[], int] = 0,
+    batch_size: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    on_assignment: Callable[[int, Assignment, Sequence[Scene]], None] | None = None,
+) -> list[SweepRow]:
     """Assign every scene under every setting; one :class:`SweepRow` per setting, in order.
 
     Args:
@@ -352,7 +366,9 @@ def sweep(scenes: Iterable[Scene], settings: Sequence[AssignerSettings], setting
     pending: dict[tuple, list[Scene]] = {}
     for scene in scenes:
         if scene.head.num_anchors >= 1 << _ANCHOR_BITS or scene.num_gts >= 1 << _GT_BITS:
-            raise TalError(f"{scene.image}: too many anchors or gts for a sweep (at most {(1 << _ANCHOR_BITS) - 1} each)")
+            raise TalError(
+                f"{scene.image}: too many anchors or gts for a sweep (at most {(1 << _ANCHOR_BITS) - 1} each)"
+            )
         group = pending.setdefault(_group_key(scene), [])
         group.append(scene)
         if len(group) >= (batch_size or auto_batch_size(scene.head.num_anchors, scene.head.num_classes)):
@@ -412,9 +428,19 @@ class LossTotals:
             if self.reason is not None:
                 mean[2] = None
             third = self.third or "dfl"
-            out.append(replace(row, losses={"box": rounded(mean[0], 8), "cls": rounded(mean[1], 8), third: rounded(mean[2], 8),
-                                            "third": third, "per": "image mean",
-                                            "dfl_unavailable_reason": self.reason}))
+            out.append(
+                replace(
+                    row,
+                    losses={
+                        "box": rounded(mean[0], 8),
+                        "cls": rounded(mean[1], 8),
+                        third: rounded(mean[2], 8),
+                        "third": third,
+                        "per": "image mean",
+                        "dfl_unavailable_reason": self.reason,
+                    },
+                )
+            )
         return out
 
 

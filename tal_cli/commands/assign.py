@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 from .common import (
-    TalCommand, console, display_path, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say,
-    usage_error, warn,
+    TalCommand,
+    console,
+    display_path,
+    emit_json,
+    enforce_gates,
+    parse_gate_options,
+    print_table,
+    reports_errors,
+    say,
+    usage_error,
+    warn,
 )
 from .options import (
-    AlphaOpt, BetaOpt, ConfigOpt, DeviceOpt, GtOpt, GtOrder, HeadOpt, HtmlOpt, ImageArg, ImgszOpt, JsonOpt, LabelsArg,
-    LimitOpt, MaxZeroOpt, MinPosOpt, ModelOpt, NamesOpt, OutOpt, PredsArg, SeedOpt, SortOpt, TopkOpt, VariantOpt,
+    AlphaOpt,
+    BetaOpt,
+    ConfigOpt,
+    DeviceOpt,
+    GtOpt,
+    GtOrder,
+    HeadOpt,
+    HtmlOpt,
+    ImageArg,
+    ImgszOpt,
+    JsonOpt,
+    LabelsArg,
+    LimitOpt,
+    MaxZeroOpt,
+    MinPosOpt,
+    ModelOpt,
+    NamesOpt,
+    OutOpt,
+    PredsArg,
+    SeedOpt,
+    SortOpt,
+    TopkOpt,
+    VariantOpt,
     WideOpt,
 )
 
@@ -85,8 +115,21 @@ def assign(
     if html is not None:
         from ..workflows.html import write_assign_html
 
-        written.append(write_assign_html(result, html, {"image": image, "labels": labels, "preds": preds, "model": model,
-                                                         "config": display_path(result.config.source), "names": names}, gt))
+        written.append(
+            write_assign_html(
+                result,
+                html,
+                {
+                    "image": image,
+                    "labels": labels,
+                    "preds": preds,
+                    "model": model,
+                    "config": display_path(result.config.source),
+                    "names": names,
+                },
+                gt,
+            )
+        )
 
     if as_json:
         doc = report_to_json(report)

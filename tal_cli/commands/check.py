@@ -10,9 +10,25 @@ import typer
 
 from .common import ProgressBar, console, enforce_gates, reports_errors, usage_error, warn
 from .options import (
-    CheckByClassOpt, CheckHtmlImagesOpt, CheckHtmlOpt, CheckJsonOpt, CheckPlotOpt, CheckSourceArg, CheckSplitOpt,
-    CheckTopkOpt, CheckVariantOpt, ConfigOpt, CsvOpt, FilesLimitOpt, ImgszListOpt, MaxZeroCandidateOpt, NamesOpt,
-    StrictOpt, Variant, VerifyImagesOpt, WorkersOpt,
+    CheckByClassOpt,
+    CheckHtmlImagesOpt,
+    CheckHtmlOpt,
+    CheckJsonOpt,
+    CheckPlotOpt,
+    CheckSourceArg,
+    CheckSplitOpt,
+    CheckTopkOpt,
+    CheckVariantOpt,
+    ConfigOpt,
+    CsvOpt,
+    FilesLimitOpt,
+    ImgszListOpt,
+    MaxZeroCandidateOpt,
+    NamesOpt,
+    StrictOpt,
+    Variant,
+    VerifyImagesOpt,
+    WorkersOpt,
 )
 from .sweep import ListOptionsCommand, list_values
 
@@ -69,8 +85,17 @@ def check(
     from ..analysis.gates import parse_gates
     from ..core.errors import ConfigError
     from ..views.check import (
-        CLASS_TITLE, LIMITS_TITLE, NEVER_TITLE, check_header, check_to_json, class_table, exposed_lines, file_to_json,
-        limits_table, never_table, problem_lines,
+        CLASS_TITLE,
+        LIMITS_TITLE,
+        NEVER_TITLE,
+        check_header,
+        check_to_json,
+        class_table,
+        exposed_lines,
+        file_to_json,
+        limits_table,
+        never_table,
+        problem_lines,
     )
     from ..workflows.check import plan_check, run_check, write_check_csv, write_check_plot
 
@@ -79,7 +104,9 @@ def check(
     except ConfigError as exc:
         usage_error(str(exc))
     sizes = list_values("--imgsz", imgsz, int, lambda v: v >= 32, "integers >= 32")
-    variants = list_values("--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics")
+    variants = list_values(
+        "--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics"
+    )
     if len(source or []) not in (0, 1, 2):
         usage_error(f"SOURCE: expected nothing, a dataset YAML or folder, or IMAGE LABELS; got {len(source)} paths")
     if html is not None:
@@ -154,7 +181,7 @@ def check(
 
 
 def _emit_json(doc: dict, spool, gates, results, written) -> None:
-    """Print the document, its ``files`` list streamed from ``spool`` (one entry per line) so that it is never held whole."""
+    """Print the document, its ``files`` list streamed from ``spool`` (one entry per line): never held whole."""
     from ..analysis.gates import results_to_json
 
     if gates:

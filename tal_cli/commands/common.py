@@ -168,7 +168,12 @@ class ProgressBar:
         self._bar = self._task = None
         if show:
             from rich.progress import (
-                BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn,
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                ProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
             )
             from rich.text import Text
 

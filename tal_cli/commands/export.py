@@ -6,9 +6,18 @@ import sys
 
 import typer
 
-from .common import TalCommand, ProgressBar, console, display_path, fail, reports_errors, warn
+from .common import ProgressBar, TalCommand, console, display_path, fail, reports_errors, warn
 from .options import (
-    BatchOpt, ConfigOpt, DeviceOpt, ExportHeadOpt, ExportOutOpt, ExportSourceArg, ImgszOpt, ModelArg, OverwriteOpt, SeedOpt,
+    BatchOpt,
+    ConfigOpt,
+    DeviceOpt,
+    ExportHeadOpt,
+    ExportOutOpt,
+    ExportSourceArg,
+    ImgszOpt,
+    ModelArg,
+    OverwriteOpt,
+    SeedOpt,
     SplitOpt,
 )
 
@@ -47,10 +56,10 @@ def export(
     """
     from ..readers.config import load_config
     from ..readers.sources import plural
-    from ..writers.files import check_folder
     from ..ultralytics.export import check_imgsz, check_targets, next_command, plan_export, run_export
     from ..ultralytics.forward import default_batch
     from ..ultralytics.model import import_ultralytics, load_model
+    from ..writers.files import check_folder
 
     import_ultralytics()
     cfg = load_config(config).override(imgsz=imgsz)

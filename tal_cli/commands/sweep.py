@@ -8,13 +8,45 @@ import sys
 from typing import Optional
 
 from .common import (
-    ProgressBar, TalCommand, console, emit_json, enforce_gates, parse_gate_options, print_table, reports_errors, say,
-    usage_error, warn,
+    ProgressBar,
+    TalCommand,
+    console,
+    emit_json,
+    enforce_gates,
+    parse_gate_options,
+    print_table,
+    reports_errors,
+    say,
+    usage_error,
+    warn,
 )
 from .options import (
-    AlphaListOpt, BetaListOpt, BatchOpt, ByClassOpt, ConfigOpt, CsvOpt, DeviceOpt, HeadOpt, HtmlImagesOpt, HtmlOpt,
-    ImgszOpt, MaxZeroOpt, MinPosOpt, ModelOpt, NamesOpt, PlotOpt, PredsDirOpt, SavePredsOpt, SeedOpt, SourceArg,
-    SplitOpt, SweepJsonOpt, TopkListOpt, Variant, VariantListOpt, WideOpt,
+    AlphaListOpt,
+    BatchOpt,
+    BetaListOpt,
+    ByClassOpt,
+    ConfigOpt,
+    CsvOpt,
+    DeviceOpt,
+    HeadOpt,
+    HtmlImagesOpt,
+    HtmlOpt,
+    ImgszOpt,
+    MaxZeroOpt,
+    MinPosOpt,
+    ModelOpt,
+    NamesOpt,
+    PlotOpt,
+    PredsDirOpt,
+    SavePredsOpt,
+    SeedOpt,
+    SourceArg,
+    SplitOpt,
+    SweepJsonOpt,
+    TopkListOpt,
+    Variant,
+    VariantListOpt,
+    WideOpt,
 )
 
 #: List options of ``tal sweep`` and what their extra values look like.
@@ -145,9 +177,13 @@ def sweep(
     topks = list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1")
     alphas = list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
     betas = list_values("--beta", beta, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
-    variants = list_values("--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics")
+    variants = list_values(
+        "--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics"
+    )
     if model is None and len(source or []) not in (0, 1, 3):
-        usage_error(f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths")
+        usage_error(
+            f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths"
+        )
     if model is not None and len(source or []) not in (0, 1, 2):
         usage_error(f"SOURCE: with --model, expected nothing, one folder or dataset YAML, or IMAGE LABELS; got "
                     f"{len(source)} paths")

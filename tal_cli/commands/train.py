@@ -10,8 +10,19 @@ import typer
 
 from .common import TalCommand, console, display_path, reports_errors, usage_error, warn
 from .options import (
-    BranchOpt, EpochLimitOpt, EpochOpt, EveryOpt, RunDirArg, TrainArgsArg, TrainByClassOpt, TrainDataArg,
-    TrainJsonOpt, TrainHtmlOpt, TrainModelArg, TrainPlotOpt, WorstOpt,
+    BranchOpt,
+    EpochLimitOpt,
+    EpochOpt,
+    EveryOpt,
+    RunDirArg,
+    TrainArgsArg,
+    TrainByClassOpt,
+    TrainDataArg,
+    TrainHtmlOpt,
+    TrainJsonOpt,
+    TrainModelArg,
+    TrainPlotOpt,
+    WorstOpt,
 )
 
 HELP = dict(

@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .anchors import Level
 from .assignment import Assignment
 from .boxes import box_ciou_paired
-from .anchors import Level
 from .errors import ShapeError
 
 #: Upper end of the DFL target range is ``R - 1 - DFL_MARGIN`` (grid units).
@@ -206,9 +206,13 @@ def _check_shapes(assignment: Assignment, logits: Tensor, distributions: Tensor 
     ]
     for name, t, shape, text in expected:
         if tuple(t.shape) != shape:
-            raise ShapeError(f"{name}: expected Tensor{text} = {list(shape)} (from the assignment), got {list(t.shape)}")
+            raise ShapeError(
+                f"{name}: expected Tensor{text} = {list(shape)} (from the assignment), got {list(t.shape)}"
+            )
     if distributions is not None and (distributions.ndim != 4 or tuple(distributions.shape[:3]) != (b, a, 4)):
-        raise ShapeError(f"distributions: expected Tensor[B, A, 4, R] with B, A = {b}, {a}, got {list(distributions.shape)}")
+        raise ShapeError(
+            f"distributions: expected Tensor[B, A, 4, R] with B, A = {b}, {a}, got {list(distributions.shape)}"
+        )
 
 
 def compute_losses(

@@ -217,7 +217,9 @@ def _samples(value: Any, where: str, base: Path) -> tuple[Sample, ...]:
         if (not isinstance(item, dict) or not {"image", "preds"} <= set(item)
                 or not set(item) <= {"image", "labels", "preds", "names"}):
             raise ConfigError(f"{where} samples[{i}]: expected keys image, labels, preds (and names), got {item!r}")
-        if not all(isinstance(item.get(k), str) for k in ("image", "preds")) or not isinstance(item.get("labels", ""), (str, type(None))):
+        if not all(isinstance(item.get(k), str) for k in ("image", "preds")) or not isinstance(
+            item.get("labels", ""), (str, type(None))
+        ):
             raise ConfigError(f"{where} samples[{i}]: paths must be strings, got {item!r}")
         labels = item.get("labels")
         names = parse_names(item["names"], f"{where} samples[{i}]", base) if "names" in item else None
@@ -226,7 +228,11 @@ def _samples(value: Any, where: str, base: Path) -> tuple[Sample, ...]:
 
 
 def _gains(value: Any, where: str) -> dict[str, float]:
-    if not isinstance(value, dict) or not set(value) <= {"box", "cls", "dfl"} or not all(_is_num(v) and v >= 0 for v in value.values()):
+    if (
+        not isinstance(value, dict)
+        or not set(value) <= {"box", "cls", "dfl"}
+        or not all(_is_num(v) and v >= 0 for v in value.values())
+    ):
         raise ConfigError(f"{where} gains: expected a mapping of box, cls, dfl to numbers >= 0, got {value!r}")
     return {"box": 7.5, "cls": 0.5, "dfl": 1.5} | {k: float(v) for k, v in value.items()}
 

@@ -12,7 +12,9 @@ from ..core.errors import InputFileError
 
 PAD_VALUE = 114
 #: File suffixes (without the dot, lower case) ultralytics' loader lists as images.
-IMG_FORMATS = frozenset({"avif", "bmp", "dng", "heic", "heif", "jp2", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp"})
+IMG_FORMATS = frozenset(
+    {"avif", "bmp", "dng", "heic", "heif", "jp2", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp"}
+)
 #: Pillow format names ultralytics trains on (``check_image``).
 TRAINED_FORMATS = IMG_FORMATS | {"jpeg2000"}
 #: ultralytics drops images smaller than this on either side.
@@ -128,7 +130,7 @@ def _too_large(path: Path) -> str:
     try:
         with Image.open(path) as im:
             size = f"{im.width} x {im.height} = {im.width * im.height:,} px"
-    except Exception:  # the header was readable a moment ago; say what we can
+    except Exception:  # noqa: BLE001  the header was readable a moment ago; say what we can
         size = "its size"
     finally:
         Image.MAX_IMAGE_PIXELS = saved
@@ -176,7 +178,9 @@ def check_image(path: str | Path, verify: bool = False) -> ImageCheck:
     if h < MIN_SIDE or w < MIN_SIDE:
         return ImageCheck((h, w), fmt, f"image size {w}x{h} px is below {MIN_SIDE} px on a side")
     if (fmt or "").lower() not in TRAINED_FORMATS:
-        return ImageCheck((h, w), fmt, f"format {fmt} is not one ultralytics trains on ({', '.join(sorted(IMG_FORMATS))})")
+        return ImageCheck(
+            (h, w), fmt, f"format {fmt} is not one ultralytics trains on ({', '.join(sorted(IMG_FORMATS))})"
+        )
     notes = ()
     if fmt in ("JPEG", "MPO") and not _jpeg_complete(path):
         notes = (f"{path}: corrupt JPEG (no end marker): ultralytics re-saves this file in place when it builds "

@@ -149,7 +149,9 @@ def pair_source(image: Path, labels: Path) -> PairSource:
         if not path.exists():
             raise InputFileError(f"{path}: {what} not found")
         if path.is_dir():
-            raise InputFileError(f"{path}: is a folder, expected {'an image' if what == 'image' else 'a YOLO label file'}")
+            raise InputFileError(
+                f"{path}: is a folder, expected {'an image' if what == 'image' else 'a YOLO label file'}"
+            )
     return PairSource("pair", f"{image}", (SplitFiles(None, (os.fspath(image),), (os.fspath(labels),)),))
 
 
@@ -160,8 +162,13 @@ def samples_pairs(samples: Sequence, config_path: Path | None) -> PairSource:
     named = [s.names for s in samples if s.names]
     names = named[0] if named and all(n == named[0] for n in named) else None
     where = f" of {config_path}" if config_path is not None else ""
-    return PairSource("samples", f"samples{where} ({plural(len(images), 'image')})", (SplitFiles(None, images, labels),),
-                      names=names, num_classes=len(names) if names else None)
+    return PairSource(
+        "samples",
+        f"samples{where} ({plural(len(images), 'image')})",
+        (SplitFiles(None, images, labels),),
+        names=names,
+        num_classes=len(names) if names else None,
+    )
 
 
 def resolve_pairs(paths: Sequence[Path], samples: Sequence, config_path: Path | None,

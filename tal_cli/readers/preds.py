@@ -73,7 +73,11 @@ class PredsMeta:
 def _int_list(value: object) -> list[int] | None:
     if isinstance(value, Tensor):
         value = value.tolist()
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and value
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return list(value)
     return None
 
@@ -86,7 +90,10 @@ def parse_meta(meta: object, path: str | Path) -> PredsMeta:
     """
     def bad(key: str, expected: str) -> InputFileError:
         got = meta.get(key) if isinstance(meta, dict) else meta
-        return InputFileError(f"{path}: meta {key!r} must be {expected}, got {_shape(got) if isinstance(got, (Tensor, dict, list, tuple)) else repr(got)}")
+        return InputFileError(
+            f"{path}: meta {key!r} must be {expected}, "
+            f"got {_shape(got) if isinstance(got, (Tensor, dict, list, tuple)) else repr(got)}"
+        )
 
     if not isinstance(meta, dict):
         raise InputFileError(f"{path}: 'meta' must be a dict, got {type(meta).__name__}")
@@ -112,7 +119,9 @@ def parse_meta(meta: object, path: str | Path) -> PredsMeta:
     if not isinstance(names, dict) or not all(isinstance(k, int) and isinstance(v, str) for k, v in names.items()):
         raise bad("names", "a list of strings or a dict {id: name}")
     versions = meta.get("versions") or {}
-    if not isinstance(versions, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
+    if not isinstance(versions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in versions.items()
+    ):
         raise bad("versions", "a dict {package: version}")
     for key in ("model", "image"):
         if meta.get(key) is not None and not isinstance(meta[key], str):
@@ -219,7 +228,9 @@ def _drop_batch(t: Tensor, ndim: int, what: str, path: Path) -> Tensor:
         _check_finite(t, what, path)
     if t.ndim == ndim + 1:
         if t.shape[0] != 1:
-            raise InputFileError(f"{path}: {what} holds a batch of {t.shape[0]} images, expected 1 (got {list(t.shape)})")
+            raise InputFileError(
+                f"{path}: {what} holds a batch of {t.shape[0]} images, expected 1 (got {list(t.shape)})"
+            )
         t = t[0]
     if t.ndim != ndim:
         raise InputFileError(f"{path}: {what} has shape {list(t.shape)}; accepted: {ACCEPTED}")
@@ -303,7 +314,9 @@ def load_raw(path: str | Path) -> object:
         raise InputFileError(f"{path}: not a readable torch file ({type(exc).__name__}: {text})") from None
 
 
-def _check_anchor_count(path: Path, a: int, levels: Sequence[Level], imgsz: tuple[int, int], strides: Sequence[int]) -> None:
+def _check_anchor_count(
+    path: Path, a: int, levels: Sequence[Level], imgsz: tuple[int, int], strides: Sequence[int]
+) -> None:
     expected = levels[-1].stop
     if a == expected:
         return
@@ -384,7 +397,9 @@ def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: 
             if t.shape[0] != maps[0].shape[0]:
                 raise InputFileError(f"{path}: maps have different channel counts: {[m.shape[0] for m in maps]}")
         if maps[0].shape[0] <= four_r:
-            raise InputFileError(f"{path}: maps have {maps[0].shape[0]} channels, expected 4*R + C > {four_r} (reg_max {reg_max})")
+            raise InputFileError(
+                f"{path}: maps have {maps[0].shape[0]} channels, expected 4*R + C > {four_r} (reg_max {reg_max})"
+            )
         flat, layout = torch.cat([t.reshape(t.shape[0], -1) for t in maps], 1), "maps"
     elif isinstance(raw, Tensor):
         flat = _drop_batch(raw, 2, "the tensor", path)

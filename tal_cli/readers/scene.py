@@ -15,11 +15,11 @@ from torch import Tensor
 from ..core.assigner import assign
 from ..core.assignment import Assignment
 from ..core.errors import ConfigError, DroppedImageError, InputFileError
+from ..core.settings import AssignerSettings
 from .images import Letterbox, image_size
 from .labels import Labels, read_text
 from .preds import HeadOutput, read_predictions
 from .verdicts import verify_pair
-from ..core.settings import AssignerSettings
 
 
 @dataclass(frozen=True)

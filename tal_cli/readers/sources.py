@@ -164,7 +164,7 @@ def folder_source(folder: Path, preds_dir: Path | None = None, need_preds: bool 
 
 
 def _relative_label(image: Path) -> Path:
-    """ultralytics' label path of ``image`` (rule applied to the absolute path), shown relative to here when below it."""
+    """ultralytics' label path of ``image`` (rule applied to the absolute path), relative to here when below it."""
     from .paths import display_path
 
     return display_path(label_path(image.absolute()))

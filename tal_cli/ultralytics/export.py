@@ -26,7 +26,6 @@ from ..writers.files import torch_save
 from .model import DetectionModel
 
 
-
 @dataclass(frozen=True)
 class ExportPlan:
     """What ``tal export`` will do: each image and the PREDS file it becomes.
@@ -59,9 +58,8 @@ def plan_export(source: Path, out: Path | None, split: str = "val") -> ExportPla
         InputFileError: no such source, no images, or two images that would share a PREDS file.
         TalError: OUT is needed but not given.
     """
-    from ..readers.datasets import DATASET_SUFFIXES, images_under, is_image_name
+    from ..readers.datasets import DATASET_SUFFIXES, images_under, is_image_name, read_dataset, split_images
     from ..readers.images import IMG_FORMATS
-    from ..readers.datasets import read_dataset, split_images
     from ..readers.sources import plural
 
     names, notes = None, ()
@@ -151,8 +149,8 @@ def check_targets(plan: ExportPlan, overwrite: bool) -> None:
 
 def next_command(source: Path, plan: ExportPlan, written: Sequence[Path], split: str, model: DetectionModel) -> str:
     """The ``tal`` command that uses what was just exported (paths relative to the working folder)."""
-    from ..readers.paths import display_path
     from ..readers.datasets import DATASET_SUFFIXES
+    from ..readers.paths import display_path
 
     version = tuple(int(p) for p in model.version.split(".")[:2] if p.isdigit())
     flags = " --variant ultralytics" if version >= (8, 4) else ""

@@ -106,7 +106,7 @@ def load_model(model: str | Path, seed: int = 0, device: str = "cpu") -> Detecti
         network = YOLO(str(path)).model
     except FileNotFoundError:
         raise InputFileError(f"{model}: model not found (neither a file nor a model YAML ultralytics knows)") from None
-    except Exception as exc:  # ultralytics raises many kinds on a bad file
+    except Exception as exc:  # noqa: BLE001  ultralytics raises many kinds on a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputFileError(f"{model}: ultralytics could not load it ({type(exc).__name__}: {first[:160]})") from None
     head = network.model[-1] if hasattr(network, "model") else None

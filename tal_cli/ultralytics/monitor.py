@@ -52,7 +52,14 @@ from torch import Tensor
 
 from .. import __version__
 from ..analysis.training import (
-    Counts, EpochRecord, RunInfo, all_reduce_counts, conflict_counts, count_conflicts, count_outputs, count_rerun,
+    Counts,
+    EpochRecord,
+    RunInfo,
+    all_reduce_counts,
+    conflict_counts,
+    count_conflicts,
+    count_outputs,
+    count_rerun,
 )
 from ..core.assigner import assign
 from ..core.errors import TalError

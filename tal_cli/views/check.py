@@ -110,8 +110,12 @@ def class_table(rows: Sequence[CheckRow], names: dict[int, str]) -> Table:
     first = rows[0].by_class if rows else {}
     for c in classes:
         counts = [r.by_class.get(c, SizeCount(0, 0)) for r in rows]
-        table.add_row(f"{c} {names[c]}" if c in names else str(c), str(first.get(c, SizeCount(0, 0)).gts),
-                      *(_count_rate(s.zero, s.gts) for s in counts), style="red" if any(s.zero for s in counts) else None)
+        table.add_row(
+            f"{c} {names[c]}" if c in names else str(c),
+            str(first.get(c, SizeCount(0, 0)).gts),
+            *(_count_rate(s.zero, s.gts) for s in counts),
+            style="red" if any(s.zero for s in counts) else None,
+        )
     return table
 
 

@@ -12,7 +12,19 @@ import math
 from collections.abc import Sequence
 
 from ..analysis.check import CheckRow, SizeCount
-from .plot import GRID, INK, MUTED, STRIPE, ZERO_ALL, ZERO_SIZES, text_font, nice_max, number_text, axis_ticks, chart_canvas
+from .plot import (
+    GRID,
+    INK,
+    MUTED,
+    STRIPE,
+    ZERO_ALL,
+    ZERO_SIZES,
+    axis_ticks,
+    chart_canvas,
+    nice_max,
+    number_text,
+    text_font,
+)
 
 #: Most classes drawn in the grid (the rest are counted below it).
 MAX_CLASSES = 30

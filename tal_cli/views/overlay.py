@@ -307,7 +307,7 @@ def _dotted_rect(draw, box: Sequence[float], colour, step: int = 4) -> None:
 
 
 def settings_text(settings) -> str:
-    """``"variant ultralytics: topk 10, alpha 0.5, beta 6, iou ciou, small-box floor on"`` (and topk2, conflict rule)."""
+    """``"variant ultralytics: topk 10, alpha 0.5, beta 6, iou ciou, small-box floor on"`` (and topk2, conflict)."""
     text = (f"variant {settings.variant}: topk {settings.topk}, alpha {settings.alpha:g}, beta {settings.beta:g}, "
             f"iou {settings.iou}, small-box floor {'on' if settings.uses_floor else 'off'}")
     if settings.uses_topk2:
@@ -368,7 +368,9 @@ class OverlayRenderer:
                     f"image is {w}x{h} px but the stride-{lv.stride} grid is {lv.width}x{lv.height} cells; "
                     "pass the letterboxed network-input image")
         if levels and assignment.num_anchors != max(lv.stop for lv in levels):
-            raise ValueError(f"levels hold {max(lv.stop for lv in levels)} anchors, the assignment {assignment.num_anchors}")
+            raise ValueError(
+                f"levels hold {max(lv.stop for lv in levels)} anchors, the assignment {assignment.num_anchors}"
+            )
         d = _image_data(assignment, image_index, gts)
         base = self._base(image)  # uint8[H*s, W*s, 3]
         top, tagged = self._gt_layer(d, (base.shape[1], base.shape[0]), _namer(names))  # same at every stride
@@ -520,8 +522,8 @@ class OverlayRenderer:
             if len(placed) >= st.max_labels:
                 break
             text = f"{j}:{name_of(int(d.labels[j]))}" + (" !" if d.no_positive[j] else "")
-            l, t, r, b = draw.textbbox((0, 0), text, font=font)
-            tw, th = r - l + 4, b - t + 2
+            left, t, r, b = draw.textbbox((0, 0), text, font=font)
+            tw, th = r - left + 4, b - t + 2
             x1, y1, x2, y2 = d.boxes[j] * s
             tx = min(max(0.0, x1), ww - tw)
             spots = [(tx, y1 - th), (tx, y1), (tx, y2)]  # above, inside top, below
@@ -533,7 +535,7 @@ class OverlayRenderer:
                     continue
                 col = tuple(int(v) for v in self._gt_colours(j))
                 draw.rectangle((sx, sy, sx + tw - 1, sy + th - 1), fill=col + (255,))
-                draw.text((sx + 2 - l, sy + 1 - t), text, fill=_text_colour(col) + (255,), font=font)
+                draw.text((sx + 2 - left, sy + 1 - t), text, fill=_text_colour(col) + (255,), font=font)
                 placed.append(rect)
                 break
         return len(placed)

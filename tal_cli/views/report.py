@@ -265,7 +265,11 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
         return torch.bincount(index, minlength=m)[:m].tolist() if m else []
 
     def per_gt_stride(index: torch.Tensor, lvl: torch.Tensor) -> list[list[int]]:
-        return torch.bincount(index * n_levels + lvl, minlength=m * n_levels)[: m * n_levels].view(m, n_levels).tolist() if m else []
+        return (
+            torch.bincount(index * n_levels + lvl, minlength=m * n_levels)[: m * n_levels].view(m, n_levels).tolist()
+            if m
+            else []
+        )
 
     fg_anchors = fg.nonzero().squeeze(1)
     fg_gt = gidx[fg_anchors]
@@ -340,17 +344,33 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
     fg_iou, fg_metric = a_.positive_iou[b][fg_anchors].tolist(), a_.positive_metric[b][fg_anchors].tolist()
     for k, (an, g) in enumerate(zip(fg_anchors.tolist(), fg_gt.tolist())):
         stride, col, row = anchor_cell(an, levels)
-        positives.append(PositiveRow(
-            anchor=an, stride=stride, cell=(col, row), gt=g, score=float(fg_score[k]), iou=fg_iou[k], metric=fg_metric[k],
-            target_score=float(tscore[an]), contested=bool(contested[an]), handed=bool(handed[an]),
-            choosers=tuple(sorted(choosers.get(an, [g] if not handed[an] else []))),
-            **_anchor_losses(losses, b, an)))
+        positives.append(
+            PositiveRow(
+                anchor=an,
+                stride=stride,
+                cell=(col, row),
+                gt=g,
+                score=float(fg_score[k]),
+                iou=fg_iou[k],
+                metric=fg_metric[k],
+                target_score=float(tscore[an]),
+                contested=bool(contested[an]),
+                handed=bool(handed[an]),
+                choosers=tuple(sorted(choosers.get(an, [g] if not handed[an] else []))),
+                **_anchor_losses(losses, b, an),
+            )
+        )
 
     summary = Summary(
-        gts=m, positives=len(positives), positives_per_stride=dict(zip(strides, torch.bincount(fg_lvl, minlength=n_levels).tolist())),
+        gts=m,
+        positives=len(positives),
+        positives_per_stride=dict(zip(strides, torch.bincount(fg_lvl, minlength=n_levels).tolist())),
         gts_without_positives=sum(1 for r in rows if r.positives == 0),
-        contested_anchors=int(contested.sum()), handed_anchors=int(handed.sum()), tied_candidates=int(p_tied.sum()),
-        target_scores_sum=float(tscore.sum()))
+        contested_anchors=int(contested.sum()),
+        handed_anchors=int(handed.sum()),
+        tied_candidates=int(p_tied.sum()),
+        target_scores_sum=float(tscore.sum()),
+    )
     return Report(image=str(scene.image), imgsz=scene.letterbox.input_hw, strides=strides, layout=scene.head.layout,
                   settings=settings_dict(assignment), summary=summary, gts=tuple(rows), positives=tuple(positives),
                   losses=_loss_summary(losses, b) if losses is not None else None,
@@ -390,9 +410,25 @@ def candidate_rows(scene: Scene, assignment: Assignment, gt: int, image_index: i
         holder = int(gidx[an]) if bool(fg[an]) else None
         terms = _anchor_losses(losses, b, an) if holder == gt else {}
         terms.pop("beyond_reach", None)
-        rows.append(CandidateRow(an, stride, cell, in_box, s, u, t, rank, selected, tied, holder == gt, holder,
-                                 tuple(sorted(chosen_by.get(an, []))), float(a_.target_score[b, an]) if holder == gt else 0.0,
-                                 **terms))
+        rows.append(
+            CandidateRow(
+                an,
+                stride,
+                cell,
+                in_box,
+                s,
+                u,
+                t,
+                rank,
+                selected,
+                tied,
+                holder == gt,
+                holder,
+                tuple(sorted(chosen_by.get(an, []))),
+                float(a_.target_score[b, an]) if holder == gt else 0.0,
+                **terms,
+            )
+        )
     outside = ((fg & (gidx == gt)).nonzero().squeeze(1)).tolist()
     for an in sorted(set(outside) - anchors_of_interest):
         stride, col, row = anchor_cell(an, levels)

@@ -1,4 +1,4 @@
-"""The ``tal.sweep/1`` JSON document and the CSV rows of ``tal sweep``, from :class:`~tal_cli.analysis.sweep.SweepRow` records.
+"""The ``tal.sweep/1`` JSON document and the CSV rows of ``tal sweep``, from ``SweepRow`` records.
 
 Builds plain data only; the command writes it.
 """
@@ -29,11 +29,20 @@ def row_to_json(row: SweepRow, names: dict[int, str] | None = None, by_class: bo
     }
     if by_class:
         names = names or {}
-        d["by_class"] = [{"class_id": c.class_id, "class_name": names.get(c.class_id, str(c.class_id)), "gts": c.gts,
-                          "positives": c.positives, "gts_without_positives": c.gts_without_positives,
-                          "positives_per_gt": rounded(c.positives_per_gt), "zero_positive_rate": rounded(c.zero_positive_rate),
-                          "mean_iou": rounded(c.mean_iou), "mean_target_score": rounded(c.mean_target_score)}
-                         for c in row.by_class.values()]
+        d["by_class"] = [
+            {
+                "class_id": c.class_id,
+                "class_name": names.get(c.class_id, str(c.class_id)),
+                "gts": c.gts,
+                "positives": c.positives,
+                "gts_without_positives": c.gts_without_positives,
+                "positives_per_gt": rounded(c.positives_per_gt),
+                "zero_positive_rate": rounded(c.zero_positive_rate),
+                "mean_iou": rounded(c.mean_iou),
+                "mean_target_score": rounded(c.mean_target_score),
+            }
+            for c in row.by_class.values()
+        ]
     if row.losses is not None:
         d["losses"] = row.losses
     return d

@@ -139,9 +139,13 @@ def summary_text(report: Report) -> Text:
                 + (f", topk2 {st['topk2']}" if st["topk2"] is not None else "") + "\n")
     text.append(f"{s.gts} gts, {s.positives} positives ({_per_stride(s.positives_per_stride)} at strides {strides}), "
                 f"target-score sum {s.target_scores_sum:.3f}\n")
-    text.append(f"{s.gts_without_positives} gts without positives", style="bold red" if s.gts_without_positives else "green")
-    text.append(f", {s.contested_anchors} contested anchors, {s.handed_anchors} handed to a gt that did not select them, "
-                f"{s.tied_candidates} candidates in zero-metric ties")
+    text.append(
+        f"{s.gts_without_positives} gts without positives", style="bold red" if s.gts_without_positives else "green"
+    )
+    text.append(
+        f", {s.contested_anchors} contested anchors, {s.handed_anchors} handed to a gt that did not select them, "
+        f"{s.tied_candidates} candidates in zero-metric ties"
+    )
     ls = report.losses
     if ls is not None:
         g, r = ls.gained, ls.raw
@@ -276,10 +280,18 @@ def sweep_table(rows: Sequence[SweepRow], width: int | None = None) -> FittedTab
         Column("positives", [str(r.positives) for r in rows], 2),
         Column("pos/gt\nmean", [_f(r.positives_per_gt.mean, ".2f") for r in rows], 0),
         Column("pos/gt\nmedian", [_f(r.positives_per_gt.median, "g") for r in rows], 3),
-        Column("pos/gt\nmax", ["-" if r.positives_per_gt.max is None else str(r.positives_per_gt.max) for r in rows], 4),
+        Column(
+            "pos/gt\nmax", ["-" if r.positives_per_gt.max is None else str(r.positives_per_gt.max) for r in rows], 4
+        ),
         Column("no positive\nall gts", [_count_pct(r.gts_without_positives, r.gts) for r in rows], 0),
-        *(Column(f"{name}\n({s.gts} gts)", [_count_pct(r.by_size[name].without_positives, r.by_size[name].gts)
-                                            for r in rows], 1) for name, s in sizes.items()),
+        *(
+            Column(
+                f"{name}\n({s.gts} gts)",
+                [_count_pct(r.by_size[name].without_positives, r.by_size[name].gts) for r in rows],
+                1,
+            )
+            for name, s in sizes.items()
+        ),
     ]
     return fit_table(columns, width, None, ["red" if r.gts_without_positives else None for r in rows])
 
@@ -351,14 +363,24 @@ def sweep_header(result) -> list[Text]:
     else:
         inputs = f"input {cfg.imgsz[0]}x{cfg.imgsz[1]}, strides {'/'.join(map(str, cfg.strides))}"
     return [
-        Text(f"{result.description}: {plural(r0.images, 'image')} assigned, {left_out}, {plural(r0.gts, 'gt')}",
-             style="bold"),
-        Text(f"{inputs}; every setting: iou {cfg.iou}, conflict {cfg.conflict}, eps {cfg.eps:g}"
-             + (f", topk2 {cfg.topk2}" if cfg.topk2 is not None else "")
-             + (f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}" if cfg.small_box_floor is not None else "")
-             + (f", head {head}" if head else "")
-             + (f" (config {label})" if cfg.source else "")),
-        Text(f"{plural(len(rows), 'setting')}: {lists}. small/medium/large: gts of that size (letterboxed area "
-             "< 32², < 96², larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with "
-             "the first row's."),
+        Text(
+            f"{result.description}: {plural(r0.images, 'image')} assigned, {left_out}, {plural(r0.gts, 'gt')}",
+            style="bold",
+        ),
+        Text(
+            f"{inputs}; every setting: iou {cfg.iou}, conflict {cfg.conflict}, eps {cfg.eps:g}"
+            + (f", topk2 {cfg.topk2}" if cfg.topk2 is not None else "")
+            + (
+                f", small-box floor forced {'on' if cfg.small_box_floor else 'off'}"
+                if cfg.small_box_floor is not None
+                else ""
+            )
+            + (f", head {head}" if head else "")
+            + (f" (config {label})" if cfg.source else "")
+        ),
+        Text(
+            f"{plural(len(rows), 'setting')}: {lists}. small/medium/large: gts of that size (letterboxed area "
+            "< 32², < 96², larger) without positives; Jaccard: overlap of the positive (image, anchor, gt) set with "
+            "the first row's."
+        ),
     ]

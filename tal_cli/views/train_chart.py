@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from ..analysis.training import BUCKETS, EpochRecord
-from .plot import BACKGROUND, GRID, INK, MEAN_BAR, MUTED, ZERO_ALL, ZERO_SIZES, text_font, nice_max, number_text
+from .plot import BACKGROUND, GRID, INK, MEAN_BAR, MUTED, ZERO_ALL, ZERO_SIZES, nice_max, number_text, text_font
 
 RGB = tuple[int, int, int]
 

@@ -123,7 +123,7 @@ def _model_scene(image: Path, labels: Path, model: str | Path, cfg: Config, head
     """The scene of one image whose head output the model computes now (batch 1, as ``tal export``)."""
     from ..readers.images import image_size
     from ..readers.labels import read_text
-    from ..readers.sources import Source, Item
+    from ..readers.sources import Item, Source
     from ..ultralytics.stream import model_scenes, prepare_model_run
 
     image_size(image)  # a missing or unreadable image or label file is said before the model loads

@@ -26,16 +26,24 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..analysis.check import (
-    CheckRow, CheckSetting, FileCheck, SettingTotals, SplitCounts, check_row, check_settings, is_problem, measure,
+    CheckRow,
+    CheckSetting,
+    FileCheck,
+    SettingTotals,
+    SplitCounts,
+    check_row,
+    check_settings,
+    is_problem,
+    measure,
     problem_key,
 )
 from ..analysis.gates import Gate, GateResult, Outcome, check
 from ..core.errors import ConfigError, InputFileError
 from ..readers.config import Config, load_config, read_names_yaml
+from ..readers.labels import NO_LABELS
 from ..readers.pairs import PairSource, resolve_pairs
 from ..readers.paths import display_path
 from ..readers.verdicts import DROPPED, FileVerdict, verify_pair
-from ..readers.labels import NO_LABELS
 from ..writers.files import atomic_write, check_writable, save_image
 
 #: Files per chunk (one task of a worker process).
@@ -302,7 +310,9 @@ def run_check(plan: CheckPlan, gates: Sequence[Gate] = (), *, limit: int = 10,
                        results, tuple(notes))
 
 
-def _gate_results(gates: Sequence[Gate], rows: Sequence[CheckRow], dropped: int, description: str) -> tuple[GateResult, ...]:
+def _gate_results(
+    gates: Sequence[Gate], rows: Sequence[CheckRow], dropped: int, description: str
+) -> tuple[GateResult, ...]:
     per_setting = [g for g in gates if g.metric != "dropped_files"]
     once = [g for g in gates if g.metric == "dropped_files"]
     results = [r for row in rows for r in check(per_setting, row.outcome(), f"setting {row.label}")]

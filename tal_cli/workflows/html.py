@@ -148,7 +148,9 @@ def write_check_html(path: str | Path, result: CheckResult, files: PageFiles) ->
             views.append(check_view(file_gts(verdict, setting), verdict.gts, setting, shown_path, result.class_names,
                                     (box.left, box.top, *box.resized_wh)))
         image = load_image(f.image)
-        largest = max((Letterbox.fit(f.size_hw, s.imgsz).resized_wh for s in plan.settings), key=lambda wh: wh[0] * wh[1])
+        largest = max(
+            (Letterbox.fit(f.size_hw, s.imgsz).resized_wh for s in plan.settings), key=lambda wh: wh[0] * wh[1]
+        )
         side = min(max(largest), CHECK_PICTURE_SIDE)
         shown.append(CheckImage(key, f, jpeg_data_url(image, max_side=side),
                                 jpeg_data_url(image, THUMB_QUALITY, THUMB_SIDE), views))

@@ -12,7 +12,13 @@ from pathlib import Path
 import torch
 
 from tal_cli.analysis.check import (
-    SettingTotals, check_row, check_settings, letterbox_boxes, measure, most_exposed, problem_key,
+    SettingTotals,
+    check_row,
+    check_settings,
+    letterbox_boxes,
+    measure,
+    most_exposed,
+    problem_key,
 )
 from tal_cli.core.settings import AssignerSettings
 from tal_cli.readers.images import Letterbox
@@ -32,8 +38,10 @@ def test_counts_by_hand() -> None:
     # 640x640 image at input 640: normalised x 640 px. gt 0: 0.5 px wide at 320 (no centre inside, small);
     # gt 1: 0..64 px square (8x8 + 4x4 + 2x2 = 84 candidates, medium); gt 2: 2..18 px (small): centres 4, 12 at
     # stride 8 (2 x 2), 8 at stride 16 and 16 at stride 32 (1 each): 6 candidates, fewer than topk 10
-    a = kept([(0.5, 0.5, 0.5 + 0.5 / 640, 0.5 + 0.5 / 640), (0.0, 0.0, 0.1, 0.1), (2 / 640, 2 / 640, 18 / 640, 18 / 640)],
-             classes=[3, 1, 3])
+    a = kept(
+        [(0.5, 0.5, 0.5 + 0.5 / 640, 0.5 + 0.5 / 640), (0.0, 0.0, 0.1, 0.1), (2 / 640, 2 / 640, 18 / 640, 18 / 640)],
+        classes=[3, 1, 3],
+    )
     [yolov8, ultra] = check_settings([(640, 640)], ["yolov8", "ultralytics"], BASE, 16)
     m = measure([a], [yolov8, ultra])
     assert m.zero_candidate == [(1, 0)] and m.not_finite == [0]

@@ -11,7 +11,12 @@ from PIL import Image
 
 from tal_cli.analysis import check_gts
 from tal_cli.analysis.check_gts import (
-    BEYOND_REACH, FEWER_THAN_TOPK, FINE, NO_CANDIDATE, PageFiles, file_gts,
+    BEYOND_REACH,
+    FEWER_THAN_TOPK,
+    FINE,
+    NO_CANDIDATE,
+    PageFiles,
+    file_gts,
 )
 from tal_cli.readers.verdicts import verify_pair
 from tal_cli.workflows.check import plan_check, run_check

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tal_cli.core.errors import ConfigError
 from tal_cli.analysis.gates import EXIT_GATE, Gate, Outcome, parse_gates, size_bucket
+from tal_cli.core.errors import ConfigError
 
-from ..conftest import sample
 from ..clirun import run
+from ..conftest import sample
 
 HUBBLE = sample("hubble_left")
 ASTRONAUT = sample("astronaut")
@@ -88,7 +88,10 @@ def test_sweep_gate_names_the_setting() -> None:
 def test_bad_gate_value_is_a_usage_error() -> None:
     result = run("assign", *ASTRONAUT, "--max-zero-positive-rate", "huge=0.1")
     assert result.exit_code == 2
-    assert result.stderr == "Error: --max-zero-positive-rate huge=0.1: unknown size bucket 'huge'; use small, medium, large\n"
+    assert (
+        result.stderr
+        == "Error: --max-zero-positive-rate huge=0.1: unknown size bucket 'huge'; use small, medium, large\n"
+    )
     assert result.stdout == ""
 
 
@@ -132,5 +135,8 @@ def test_zero_candidate_and_strict_values_and_messages() -> None:
     assert not GateResult(large, "setting 640 yolov8", None).passed  # 0 large gts: fails, as every gate over 0 gts
     strict = Gate("dropped_files", 0)
     assert o.value(strict) == 3.0
-    assert GateResult(strict, "dataset d.yaml", 3.0).message() == "--strict violated by dataset d.yaml: ultralytics' loader drops 3 files"
+    assert (
+        GateResult(strict, "dataset d.yaml", 3.0).message()
+        == "--strict violated by dataset d.yaml: ultralytics' loader drops 3 files"
+    )
     assert GateResult(strict, "dataset d.yaml", 0.0).passed

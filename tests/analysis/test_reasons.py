@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from tal_cli.analysis.reasons import (
-    CONFLICT, HAS_POSITIVE, NO_CANDIDATE, REASONS, TOPK2, ZERO_METRIC, no_positive_reasons,
+    CONFLICT,
+    HAS_POSITIVE,
+    NO_CANDIDATE,
+    REASONS,
+    TOPK2,
+    ZERO_METRIC,
+    no_positive_reasons,
 )
 from tal_cli.core.assigner import assign
 from tal_cli.core.settings import AssignerSettings

@@ -20,15 +20,15 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from tal_cli.analysis.sweep import SIZE_BINS, settings_grid, size_bin, sweep
 from tal_cli.cli import expand_list_options
 from tal_cli.readers.config import load_config
-from tal_cli.views.report import build_report
 from tal_cli.readers.scene import assign_scenes
 from tal_cli.readers.sources import folder_source, iter_scenes
-from tal_cli.analysis.sweep import SIZE_BINS, size_bin, settings_grid, sweep
+from tal_cli.views.report import build_report
 
-from ..conftest import ROOT, SAMPLES
 from ..clirun import run
+from ..conftest import ROOT, SAMPLES
 
 runner = CliRunner()
 IMAGES = {"astronaut": "astronaut.png", "coffee": "coffee.png", "hubble_left": "hubble_left.jpg"}
@@ -107,7 +107,9 @@ def checked_doc(dataset: Path) -> dict:
 
 
 def row_of(doc: dict, topk: int, alpha: float, beta: float, variant: str) -> dict:
-    (row,) = [r for r in doc["settings"] if (r["topk"], r["alpha"], r["beta"], r["variant"]) == (topk, alpha, beta, variant)]
+    (row,) = [
+        r for r in doc["settings"] if (r["topk"], r["alpha"], r["beta"], r["variant"]) == (topk, alpha, beta, variant)
+    ]
     return row
 
 
@@ -136,7 +138,11 @@ def expected_totals(scenes: list, topk: int, alpha: float, beta: float, variant:
             ious.append(p.iou)
             scores.append(p.target_score)
             positive_set.add((i, p.anchor, p.gt))
-    tot["positives_per_gt"] = {"mean": sum(counts) / len(counts), "median": statistics.median(counts), "max": max(counts)}
+    tot["positives_per_gt"] = {
+        "mean": sum(counts) / len(counts),
+        "median": statistics.median(counts),
+        "max": max(counts),
+    }
     tot["by_size"] = {name: {"gts": sum(1 for n, _ in sizes if n == name),
                              "without_positives": sum(1 for n, z in sizes if n == name and z)} for name, _ in SIZE_BINS}
     tot["mean_iou"] = sum(ious) / len(ious)
@@ -448,20 +454,31 @@ def test_bad_sources(tmp_path: Path) -> None:
                              "jpg, mpo, png, tif, tiff, webp)\n")
     result = run("sweep", tmp_path)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path}: expected a dataset folder holding images/, labels/ and preds/ (no images/ folder)\n"
+    assert (
+        result.stderr
+        == f"Error: {tmp_path}: expected a dataset folder holding images/, labels/ and preds/ (no images/ folder)\n"
+    )
     (tmp_path / "d" / "images" / "a.png").write_bytes(b"\x89PNG broken")
     (tmp_path / "d" / "preds" / "a.pt").write_bytes(b"broken")
     result = run("sweep", tmp_path / "d")  # nothing readable
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1].startswith(f"Error: no image to assign in folder {tmp_path / 'd'} (1 image): 1 left out;")
+    assert result.stderr.splitlines()[-1].startswith(
+        f"Error: no image to assign in folder {tmp_path / 'd'} (1 image): 1 left out;"
+    )
     cfg = tmp_path / "c.yaml"
     cfg.write_text("topk: 10\n")
     result = run("sweep", cfg)
-    assert (result.exit_code, result.stderr) == (1, f"Error: {cfg}: expected an ultralytics dataset YAML with train/val/test entries\n")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: {cfg}: expected an ultralytics dataset YAML with train/val/test entries\n",
+    )
     result = run("sweep", SAMPLES / "images" / "coffee.png")
     assert result.exit_code == 1 and "one image needs its labels and predictions" in result.stderr
     result = run("sweep", "--preds", tmp_path)
-    assert (result.exit_code, result.stderr) == (1, "Error: --preds needs a SOURCE: a dataset folder or a dataset YAML\n")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: --preds needs a SOURCE: a dataset folder or a dataset YAML\n",
+    )
 
 
 def test_unreadable_files_are_warnings(tmp_path: Path) -> None:
@@ -520,7 +537,8 @@ def test_sweep_losses_are_the_mean_of_per_image_assign_losses() -> None:
 
     from tal_cli.cli import app as _app
 
-    from ..conftest import ROOT as _ROOT, sample as _sample
+    from ..conftest import ROOT as _ROOT
+    from ..conftest import sample as _sample
 
     runner = _Runner()
     doc = _json.loads(runner.invoke(_app, ["sweep", "--topk", "5", "10", "--json"]).stdout)

@@ -7,8 +7,19 @@ import torch
 
 from tal_cli.analysis.reasons import REASONS, no_positive_reasons
 from tal_cli.analysis.training import (
-    BUCKETS, HIST_BINS, INT_FIELDS, Counts, ImageStat, conflict_counts, count_conflicts, count_outputs, count_rerun,
-    gt_buckets, histogram_stats, merge_worst, worst_of,
+    BUCKETS,
+    HIST_BINS,
+    INT_FIELDS,
+    Counts,
+    ImageStat,
+    conflict_counts,
+    count_conflicts,
+    count_outputs,
+    count_rerun,
+    gt_buckets,
+    histogram_stats,
+    merge_worst,
+    worst_of,
 )
 from tal_cli.core.assigner import assign
 from tal_cli.core.settings import AssignerSettings
@@ -240,4 +251,6 @@ def test_strided_inputs_count_the_same() -> None:
     choosers = mask_pos.sum(-2, dtype=torch.int16)
     swapped = mask_pos.transpose(0, 2).contiguous().transpose(0, 2)
     assert not swapped.is_contiguous()
-    assert count_conflicts(choosers, mask_pos, gidx, fg).tolist() == count_conflicts(choosers, swapped, gidx, fg).tolist()
+    assert (
+        count_conflicts(choosers, mask_pos, gidx, fg).tolist() == count_conflicts(choosers, swapped, gidx, fg).tolist()
+    )

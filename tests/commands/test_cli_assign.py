@@ -12,8 +12,8 @@ import pytest
 
 from tal_cli import __version__
 
-from ..conftest import ROOT, SAMPLES, sample
 from ..clirun import run, run_json
+from ..conftest import ROOT, SAMPLES, sample
 
 ASTRONAUT = sample("astronaut")
 HUBBLE = sample("hubble_left")
@@ -35,10 +35,12 @@ def test_help_ends_with_examples() -> None:
 
 
 def test_help_and_version_do_not_import_torch() -> None:
-    code = ("import sys\nfrom tal_cli.cli import app\n"
-            "for argv in (['--help'], ['--version'], ['assign', '--help'], ['sweep', '--help'], ['export', '--help']):\n"
-            "    try:\n        app(argv)\n    except SystemExit:\n        pass\n"
-            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    code = (
+        "import sys\nfrom tal_cli.cli import app\n"
+        "for argv in (['--help'], ['--version'], ['assign', '--help'], ['sweep', '--help'], ['export', '--help']):\n"
+        "    try:\n        app(argv)\n    except SystemExit:\n        pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("NO-TORCH")
 
@@ -155,7 +157,9 @@ def test_json_schema() -> None:
 def test_sort_and_limit() -> None:
     result = run("assign", *HUBBLE, "--variant", "ultralytics", "--limit", "5")
     assert result.exit_code == 0
-    assert "327 more gts not shown (sorted problems first); --limit 0 shows all, --json lists every gt." in result.stdout
+    assert (
+        "327 more gts not shown (sorted problems first); --limit 0 shows all, --json lists every gt." in result.stdout
+    )
     default = run("assign", *HUBBLE, "--variant", "ultralytics")
     assert "307 more gts not shown" in default.stdout  # crowded: 25 rows by default
     everything = run("assign", *HUBBLE, "--variant", "ultralytics", "--limit", "0", "--sort", "index")

@@ -125,7 +125,15 @@ def test_json_lists_every_file_with_its_verdict(dataset: Path) -> None:
     assert [(s["imgsz"], s["variant"]) for s in doc["settings"]] == [
         ([640, 640], "yolov8"), ([640, 640], "ultralytics"), ([1280, 1280], "yolov8"), ([1280, 1280], "ultralytics")]
     for s in doc["settings"]:  # the fields the issue asks for, at least
-        assert {"imgsz", "variant", "gts", "zero_candidate", "fewer_than_topk", "beyond_reach", "shared_anchors"} <= set(s)
+        assert {
+            "imgsz",
+            "variant",
+            "gts",
+            "zero_candidate",
+            "fewer_than_topk",
+            "beyond_reach",
+            "shared_anchors",
+        } <= set(s)
         assert set(s["zero_candidate"]) == {"all", "small", "medium", "large"}
         assert s["gts"] == 5
     assert doc["splits"][0]["summary"] == "9 images, 2 backgrounds, 5 dropped, 1 duplicates"

@@ -16,11 +16,11 @@ import pytest
 import torch
 
 from tal_cli.core.assigner import assign
-from tal_cli.readers.scene import batch_inputs, load_scene
 from tal_cli.core.settings import AssignerSettings
+from tal_cli.readers.scene import batch_inputs, load_scene
 
-from ..conftest import sample
 from ..clirun import run
+from ..conftest import sample
 
 IMAGE, LABELS, COFFEE = sample("coffee")
 META = {"imgsz": 640, "strides": [8, 16, 32], "reg_max": 1, "nc": 8,
@@ -139,7 +139,9 @@ def test_ordinary_preds_refuse_one2one() -> None:
 def test_bad_head_value_is_a_usage_error(files) -> None:
     result = run("assign", IMAGE, LABELS, files["e2e"], "--head", "o2o")
     assert result.exit_code == 2
-    assert "Invalid value for '--head'" in result.stderr and "'o2o' is not one of 'one2many', 'one2one'" in result.stderr
+    assert (
+        "Invalid value for '--head'" in result.stderr and "'o2o' is not one of 'one2many', 'one2one'" in result.stderr
+    )
 
 
 def test_sweep_head_one2one(files, tmp_path: Path) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-
-from ..conftest import sample
 from ..clirun import run
+from ..conftest import sample
 
 COFFEE = sample("coffee")
 
@@ -125,4 +123,6 @@ def test_check_unwritable_page_fails_before_the_work(tmp_path: Path) -> None:
     assert (result.exit_code, result.stderr) == (1, f"Error: {tmp_path}: is a folder, expected a file to write\n")
     result = run("check", "--html", tmp_path / "c.html", "--html-images", "-1")
     assert result.exit_code == 2
-    assert result.stderr.endswith("Error: Invalid value for '--html-images': Input should be greater than or equal to 0\n")
+    assert result.stderr.endswith(
+        "Error: Invalid value for '--html-images': Input should be greater than or equal to 0\n"
+    )

@@ -12,8 +12,8 @@ import pytest
 
 from tal_cli.workflows.train_report import write_train_record
 
-from ..views.test_train_record import make_record, make_run
 from ..clirun import run
+from ..views.test_train_record import make_record, make_run
 
 
 @pytest.fixture()

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-
-from ..conftest import SAMPLES, sample
 from ..clirun import run, run_json
+from ..conftest import SAMPLES, sample
 
 ASTRONAUT = sample("astronaut")
 COFFEE = sample("coffee")

@@ -9,9 +9,8 @@ import importlib.util
 
 import pytest
 
-
-from ..conftest import sample
 from ..clirun import run
+from ..conftest import sample
 
 IMAGE, LABELS, PREDS = sample("coffee")
 HAS_ULTRALYTICS = importlib.util.find_spec("ultralytics") is not None

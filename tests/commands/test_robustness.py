@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-
-from ..conftest import ROOT, SAMPLES, sample
 from ..clirun import run
+from ..conftest import ROOT, SAMPLES, sample
 
 COFFEE = sample("coffee")
 ASTRONAUT = sample("astronaut")

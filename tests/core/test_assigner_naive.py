@@ -259,7 +259,7 @@ def random_scene(seed: int) -> dict:
                 base = np.array(gts[b][trio[b][0]]) + rng.normal(0, 1, 4)
                 scores[b, a] = [0.02, 0.9, 0.9]
             elif holding and r < 0.5:  # near a gt that holds the anchor (high IoU), often the largest one
-                area = lambda j: (gts[b][j][2] - gts[b][j][0]) * (gts[b][j][3] - gts[b][j][1])  # noqa: E731
+                area = lambda j, g=gts[b]: (g[j][2] - g[j][0]) * (g[j][3] - g[j][1])  # noqa: E731
                 j = max(holding, key=area) if rng.random() < 0.5 else int(rng.choice(holding))
                 base = np.array(gts[b][j]) + rng.normal(0, 2, 4)
             elif reals and r < 0.8:  # near any gt of the image

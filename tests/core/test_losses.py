@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tal_cli.core.anchors import grid_levels, make_anchors
 from tal_cli.core.assigner import assign
@@ -31,8 +33,8 @@ from tal_cli.core.losses import (
     logits_from_probabilities,
     losses_from_heads,
 )
-from tal_cli.readers.scene import assign_scenes, load_scene
 from tal_cli.core.settings import AssignerSettings
+from tal_cli.readers.scene import assign_scenes, load_scene
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -427,8 +429,8 @@ def test_gradients_reach_the_predictions() -> None:
 def test_softplus_form_equals_direct_bce() -> None:
     """compute_losses with a precomputed softplus sum (the sweep's reuse) equals the direct BCE."""
     from tal_cli.core.losses import HeadBatch
-    from tal_cli.readers.scene import assign_scenes, load_scene
     from tal_cli.core.settings import AssignerSettings
+    from tal_cli.readers.scene import assign_scenes, load_scene
 
     root = Path(__file__).resolve().parents[2] / "samples"
     scene = load_scene(root / "images" / "coffee.png", root / "labels" / "coffee.txt", root / "preds" / "coffee.pt",

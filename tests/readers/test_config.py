@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tal_cli.readers.config import CONFIGS_DIR, Config, ConfigError, Sample, config_from_dict, load_config
 from tal_cli.core.errors import InputFileError
 from tal_cli.core.settings import PRESETS, AssignerSettings
+from tal_cli.readers.config import CONFIGS_DIR, Config, ConfigError, Sample, config_from_dict, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_NAMES = {0: "person", 1: "helmet", 2: "spacecraft", 3: "flag", 4: "patch", 5: "cup", 6: "saucer", 7: "spoon"}
@@ -109,7 +109,9 @@ def test_values_read(tmp_path: Path) -> None:
 
 def test_unknown_key(tmp_path: Path) -> None:
     path = write(tmp_path, "topk: 10\ntop_k: 13\n")
-    with pytest.raises(ConfigError, match=f"^{re.escape(str(path))}: unknown key 'top_k'; known keys: variant, topk, ") as info:
+    with pytest.raises(
+        ConfigError, match=f"^{re.escape(str(path))}: unknown key 'top_k'; known keys: variant, topk, "
+    ) as info:
         load_config(path)
     assert "names, samples, gains" in str(info.value)
 
@@ -142,10 +144,16 @@ BAD_VALUES = [
     ("gains: {box: -1}", "gains: expected a mapping of box, cls, dfl to numbers >= 0, got {'box': -1}"),
     ("samples: bad", "samples: expected a list of {image, labels, preds}, got 'bad'"),
     ("samples: [{image: a.png}]", "samples[0]: expected keys image, labels, preds (and names), got {'image': 'a.png'}"),
-    ("samples: [{image: a.png, preds: a.pt, extra: 1}]",
-     "samples[0]: expected keys image, labels, preds (and names), got {'image': 'a.png', 'preds': 'a.pt', 'extra': 1}"),
+    (
+        "samples: [{image: a.png, preds: a.pt, extra: 1}]",
+        "samples[0]: expected keys image, labels, preds (and names), "
+        "got {'image': 'a.png', 'preds': 'a.pt', 'extra': 1}",
+    ),
     ("samples: [{image: a.png, preds: 3}]", "samples[0]: paths must be strings, got {'image': 'a.png', 'preds': 3}"),
-    ("samples: [{image: a.png, preds: a.pt}, x]", "samples[1]: expected keys image, labels, preds (and names), got 'x'"),
+    (
+        "samples: [{image: a.png, preds: a.pt}, x]",
+        "samples[1]: expected keys image, labels, preds (and names), got 'x'",
+    ),
 ]
 
 
@@ -163,7 +171,9 @@ def test_topk2_needs_ultralytics_variant(tmp_path: Path) -> None:
         load_config(path)
     # topk2 above topk is refused whatever the variant
     path = write(tmp_path, "variant: ultralytics\ntopk: 10\ntopk2: 11\n", "b.yaml")
-    with pytest.raises(ConfigError, match="^" + re.escape(f"{path}: topk2 must be null or an integer in 1..topk (10), got 11") + "$"):
+    with pytest.raises(
+        ConfigError, match="^" + re.escape(f"{path}: topk2 must be null or an integer in 1..topk (10), got 11") + "$"
+    ):
         load_config(path)
     # topk2 == topk is allowed with yolov8 (no effect), topk2 < topk with ultralytics
     assert load_config(write(tmp_path, "topk: 10\ntopk2: 10\n", "c.yaml")).topk2 == 10
@@ -238,7 +248,9 @@ def test_shipped_configs_name_no_classes() -> None:
 
 def test_sample_names_key(tmp_path: Path) -> None:
     ds = write(tmp_path, "names: [a, b]\n", "ds.yaml")
-    cfg = load_config(write(tmp_path, f"samples: [{{image: a.png, preds: a.pt, names: {ds}}}, {{image: b.png, preds: b.pt}}]\n"))
+    cfg = load_config(
+        write(tmp_path, f"samples: [{{image: a.png, preds: a.pt, names: {ds}}}, {{image: b.png, preds: b.pt}}]\n")
+    )
     assert [s.names for s in cfg.samples] == [{0: "a", 1: "b"}, None]
 
 

@@ -182,5 +182,7 @@ def test_missing_split_and_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match=re.escape(f"{data}: no 'test' split (it has: train, val); choose one "
                                                        "with --split")):
         split_images(read_dataset(data), "test")
-    with pytest.raises(InputFileError, match=re.escape(f"{data}: split 'val': {tmp_path / 'images' / 'nope'} not found")):
+    with pytest.raises(
+        InputFileError, match=re.escape(f"{data}: split 'val': {tmp_path / 'images' / 'nope'} not found")
+    ):
         split_images(read_dataset(data), "val")

@@ -13,8 +13,15 @@ import pytest
 import torch
 
 from tal_cli.core.errors import InputFileError, TalError
-from tal_cli.readers.labels import (NO_LABELS, Labels, concat_labels, label_verdict, parse_labels, read_label_verdict,
-                                    read_labels)
+from tal_cli.readers.labels import (
+    NO_LABELS,
+    Labels,
+    concat_labels,
+    label_verdict,
+    parse_labels,
+    read_label_verdict,
+    read_labels,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -66,8 +73,11 @@ def test_polygon_rows_become_their_bounding_box() -> None:
 
 def test_box_and_polygon_rows_mix_is_dropped() -> None:
     # ultralytics 8.4 refuses a file that mixes polygon rows and 5-value box rows
-    with pytest.raises(InputFileError, match=r"^a\.txt, line 1: ultralytics drops this image: a box row 'class cx cy w h' "
-                       r"in a file of polygon rows \(labels mix segment and detection rows\)$"):
+    with pytest.raises(
+        InputFileError,
+        match=r"^a\.txt, line 1: ultralytics drops this image: a box row 'class cx cy w h' "
+        r"in a file of polygon rows \(labels mix segment and detection rows\)$",
+    ):
         parse_labels("0 0.5 0.5 1 1\n2 0 0 1 0 1 1\n", "a.txt")
 
 
@@ -162,7 +172,9 @@ def test_folder(tmp_path: Path) -> None:
 def test_binary_file(tmp_path: Path) -> None:
     path = tmp_path / "img.txt"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00\x80")
-    with pytest.raises(InputFileError, match=f"^{re.escape(str(path))}: not a UTF-8 text file, expected YOLO label rows"):
+    with pytest.raises(
+        InputFileError, match=f"^{re.escape(str(path))}: not a UTF-8 text file, expected YOLO label rows"
+    ):
         read_labels(path)
 
 
@@ -174,7 +186,9 @@ def test_read_labels_accepts_str_path(tmp_path: Path) -> None:
 # --- ultralytics' tolerances, order and class ids ----------------------------------------
 
 
-@pytest.mark.parametrize("row", ["0 1.01 0.5 0.2 0.2", "0 -0.01 0.5 0.2 0.2", "0 0.5 -0.005 0.2 0.2", "0 0.5 0.5 1.01 1.0"])
+@pytest.mark.parametrize(
+    "row", ["0 1.01 0.5 0.2 0.2", "0 -0.01 0.5 0.2 0.2", "0 0.5 -0.005 0.2 0.2", "0 0.5 0.5 1.01 1.0"]
+)
 def test_coordinates_within_the_one_percent_tolerance_are_kept(row: str) -> None:
     assert label_verdict(row).status == "kept"
 
@@ -222,8 +236,9 @@ def test_pose_rows_with_kpt_shape() -> None:
     assert labels.classes == (1,) and labels.boxes == ((0.375, 0.25, 0.625, 0.75),)
     verdict = label_verdict("1 0.5 0.5 0.25 0.5 0.4 0.4 2\n", kpt_shape=(2, 3))
     assert verdict.status == "dropped"
-    assert verdict.reason == DROP + ("8 values per row; ultralytics requires 11 columns 'class cx cy w h' + 2 keypoints "
-                                     "x 3 (kpt_shape)")
+    assert verdict.reason == DROP + (
+        "8 values per row; ultralytics requires 11 columns 'class cx cy w h' + 2 keypoints x 3 (kpt_shape)"
+    )
     # the keypoints' x, y are bounded, not the box's (as ultralytics checks pose rows)
     assert label_verdict("1 0.5 0.5 0.25 0.5 1.2 0.4 2 0.6 0.6 1", kpt_shape=(2, 3)).status == "dropped"
 
@@ -242,10 +257,9 @@ def test_missing_label_file_is_a_background_verdict(tmp_path: Path) -> None:
 
 # --- one parse serves the float32 checks and the float64 boxes -------------------------------------
 
+import numpy as np  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 TOKENS = st.one_of(
     st.floats(-2, 2, allow_nan=False).map(repr), st.integers(-5, 100).map(str),

@@ -133,7 +133,9 @@ def layouts(head: dict[str, torch.Tensor], flat: torch.Tensor) -> dict[str, tupl
     }
 
 
-@pytest.mark.parametrize("case", ["head", "head-nobatch", "maps", "maps-nobatch", "maps-tuple", "tensor", "tensor-nobatch"])
+@pytest.mark.parametrize(
+    "case", ["head", "head-nobatch", "maps", "maps-nobatch", "maps-tuple", "tensor", "tensor-nobatch"]
+)
 def test_raw_layouts_give_identical_outputs(tmp_path: Path, head, flat, reference: HeadOutput, case: str) -> None:
     layout, obj = layouts(head, flat)[case]
     out = read(save(tmp_path, obj))
@@ -191,11 +193,21 @@ def test_reg_max_1_tensor(tmp_path: Path) -> None:
 def test_wrong_anchor_count_suggests_imgsz(tmp_path: Path) -> None:
     # 1280: 160^2 + 80^2 + 40^2 = 25600 + 6400 + 1600 = 33600 anchors
     g = torch.Generator().manual_seed(0)
-    path = save(tmp_path, {"boxes": torch.randn(1, 64, 33600, generator=g), "scores": torch.randn(1, 2, 33600, generator=g)})
-    refused(path, re.escape("33600 anchors, but input 640x640 with strides 8/16/32 has 8400; that count matches --imgsz 1280") + "$")
+    path = save(
+        tmp_path, {"boxes": torch.randn(1, 64, 33600, generator=g), "scores": torch.randn(1, 2, 33600, generator=g)}
+    )
+    refused(
+        path,
+        re.escape("33600 anchors, but input 640x640 with strides 8/16/32 has 8400; that count matches --imgsz 1280")
+        + "$",
+    )
     # and the other way: the 640 file read as 1280
-    refused(COFFEE, re.escape("8400 anchors, but input 1280x1280 with strides 8/16/32 has 33600; that count matches --imgsz 640") + "$",
-            imgsz=(1280, 1280))
+    refused(
+        COFFEE,
+        re.escape("8400 anchors, but input 1280x1280 with strides 8/16/32 has 33600; that count matches --imgsz 640")
+        + "$",
+        imgsz=(1280, 1280),
+    )
 
 
 def test_wrong_anchor_count_without_hint(tmp_path: Path, flat: torch.Tensor) -> None:
@@ -236,12 +248,21 @@ def test_batch_of_two(tmp_path: Path, head: dict[str, torch.Tensor], flat: torch
     refused(save(tmp_path, flat.expand(2, -1, -1).clone(), "t.pt"),
             re.escape("the tensor holds a batch of 2 images, expected 1 (got [2, 72, 8400])") + "$")
     maps = [m.expand(2, -1, -1, -1).clone() for m in as_maps(flat)]
-    refused(save(tmp_path, maps, "m.pt"), re.escape("map 0 holds a batch of 2 images, expected 1 (got [2, 72, 80, 80])") + "$")
+    refused(
+        save(tmp_path, maps, "m.pt"),
+        re.escape("map 0 holds a batch of 2 images, expected 1 (got [2, 72, 80, 80])") + "$",
+    )
 
 
 def test_wrong_reg_max(tmp_path: Path) -> None:
-    refused(COFFEE, re.escape("'boxes' has 64 channels, expected 4*R = 32 (reg_max 8); set reg_max in the config if the head differs") + "$",
-            reg_max=8)
+    refused(
+        COFFEE,
+        re.escape(
+            "'boxes' has 64 channels, expected 4*R = 32 (reg_max 8); set reg_max in the config if the head differs"
+        )
+        + "$",
+        reg_max=8,
+    )
 
 
 def test_boxes_and_scores_anchor_mismatch(tmp_path: Path, head: dict[str, torch.Tensor]) -> None:
@@ -260,7 +281,9 @@ def test_wrong_rank(tmp_path: Path) -> None:
 
 def test_dict_without_boxes_and_scores(tmp_path: Path) -> None:
     path = save(tmp_path, {"preds": torch.zeros(1, 72, 8400), "names": ["a", "b"]})
-    msg = refused(path, re.escape("found dict {'preds': tensor [1, 72, 8400], 'names': list [str, str]}; accepted: ") + ".*")
+    msg = refused(
+        path, re.escape("found dict {'preds': tensor [1, 72, 8400], 'names': list [str, str]}; accepted: ") + ".*"
+    )
     for layout in ("dict {'boxes': [1, 4*R, A], 'scores': [1, C, A]}", "list of [1, 4*R+C, H, W] per stride",
                    "tensor [1, 4*R+C, A]", "decoded tensor [1, 4+C, A]"):
         assert layout in msg
@@ -268,15 +291,22 @@ def test_dict_without_boxes_and_scores(tmp_path: Path) -> None:
 
 def test_boxes_not_a_tensor(tmp_path: Path) -> None:
     path = save(tmp_path, {"boxes": [1, 2], "scores": torch.zeros(1, 2, 8400)})
-    refused(path, re.escape("found dict {'boxes': list [int, int], 'scores': tensor [1, 2, 8400]}; accepted: " + ACCEPTED) + "$")
+    refused(
+        path,
+        re.escape("found dict {'boxes': list [int, int], 'scores': tensor [1, 2, 8400]}; accepted: " + ACCEPTED) + "$",
+    )
 
 
-@pytest.mark.parametrize(("obj", "found"), [([], "list []"), (3, "int"), ([torch.zeros(2), 1], "list [tensor [2], int]")])
+@pytest.mark.parametrize(
+    ("obj", "found"), [([], "list []"), (3, "int"), ([torch.zeros(2), 1], "list [tensor [2], int]")]
+)
 def test_other_objects(tmp_path: Path, obj: object, found: str) -> None:
     refused(save(tmp_path, obj), re.escape(f"found {found}; accepted: {ACCEPTED}") + "$")
 
 
-NOT_PREDS = ", not a PREDS file (a head output saved with torch.save, e.g. by tal export; the order is IMAGE LABELS PREDS)"
+NOT_PREDS = (
+    ", not a PREDS file (a head output saved with torch.save, e.g. by tal export; the order is IMAGE LABELS PREDS)"
+)
 
 
 @pytest.mark.parametrize(("content", "what"), [
@@ -373,7 +403,9 @@ def test_only_branch_is_the_default(tmp_path: Path, head: dict[str, torch.Tensor
     path = save(tmp_path, {"one2one": head})
     out = read(path)
     assert (out.head, out.heads) == ("one2one", ("one2one",))
-    refused_branch = pytest.raises(InputFileError, match="^" + re.escape(f"{path}: no 'one2many' head in this file (it holds: one2one)") + "$")
+    refused_branch = pytest.raises(
+        InputFileError, match="^" + re.escape(f"{path}: no 'one2many' head in this file (it holds: one2one)") + "$"
+    )
     with refused_branch:
         read_predictions(path, IMGSZ, STRIDES, 16, head="one2many")
 
@@ -381,7 +413,9 @@ def test_only_branch_is_the_default(tmp_path: Path, head: dict[str, torch.Tensor
 def test_ordinary_head_has_no_one2one(tmp_path: Path, head: dict[str, torch.Tensor]) -> None:
     path = save(tmp_path, head)
     assert (read(path).head, read(path).heads) == ("one2many", ("one2many",))
-    with pytest.raises(InputFileError, match="^" + re.escape(f"{path}: holds one ordinary head, no 'one2one' branch; ")):
+    with pytest.raises(
+        InputFileError, match="^" + re.escape(f"{path}: holds one ordinary head, no 'one2one' branch; ")
+    ):
         read_predictions(path, IMGSZ, STRIDES, 16, head="one2one")
 
 

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from tal_cli.core.errors import DroppedImageError, InputFileError
+from tal_cli.core.settings import AssignerSettings
 from tal_cli.readers.images import Letterbox
 from tal_cli.readers.scene import Scene, assign_scenes, image_size, load_scene
-from tal_cli.core.settings import AssignerSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 DATA = Path(__file__).resolve().parents[1] / "data" / "io"
@@ -22,7 +22,9 @@ YOLOV8 = AssignerSettings(topk=10, num_classes=8, alpha=0.5, beta=6.0)
 
 def sample_scene(name: str, labels: Path | None | str = "default") -> Scene:
     lab = SAMPLES / "labels" / f"{name}.txt" if labels == "default" else labels
-    return load_scene(SAMPLES / "images" / IMAGES[name], lab, SAMPLES / "preds" / f"{name}.pt", (640, 640), (8, 16, 32), 16)
+    return load_scene(
+        SAMPLES / "images" / IMAGES[name], lab, SAMPLES / "preds" / f"{name}.pt", (640, 640), (8, 16, 32), 16
+    )
 
 
 def test_astronaut_scene() -> None:
@@ -89,7 +91,9 @@ def test_exif_rotated_image_size_used(tmp_path: Path) -> None:
     exif[0x0112] = 6
     Image.new("RGB", (400, 600)).save(path, exif=exif)
     assert image_size(path) == (400, 600)
-    scene = load_scene(path, SAMPLES / "labels" / "coffee.txt", SAMPLES / "preds" / "coffee.pt", (640, 640), (8, 16, 32), 16)
+    scene = load_scene(
+        path, SAMPLES / "labels" / "coffee.txt", SAMPLES / "preds" / "coffee.pt", (640, 640), (8, 16, 32), 16
+    )
     assert scene.orig_hw == (400, 600)
     assert (scene.letterbox.resized_wh, scene.letterbox.top) == ((640, 427), 106)
     torch.testing.assert_close(scene.gt_boxes, sample_scene("coffee").gt_boxes, rtol=0, atol=0)
@@ -98,7 +102,9 @@ def test_exif_rotated_image_size_used(tmp_path: Path) -> None:
 def test_errors_pass_through(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("0 0.5 0.5 0.5\n")
-    with pytest.raises(InputFileError, match="^" + re.escape(f"{bad}, line 1: ultralytics drops this image: 4 values per row")):
+    with pytest.raises(
+        InputFileError, match="^" + re.escape(f"{bad}, line 1: ultralytics drops this image: 4 values per row")
+    ):
         sample_scene("coffee", bad)
     missing = tmp_path / "nope.png"
     with pytest.raises(InputFileError, match="^" + re.escape(f"{missing}: image not found") + "$"):
@@ -107,4 +113,6 @@ def test_errors_pass_through(tmp_path: Path) -> None:
                                                                  "unreadable image (image not found)") + "$"):
         load_scene(missing, None, SAMPLES / "preds" / "coffee.pt", (640, 640), (8, 16, 32), 16)  # a listed image
     with pytest.raises(InputFileError, match=re.escape("that count matches --imgsz 640")):
-        load_scene(SAMPLES / "images" / "coffee.png", None, SAMPLES / "preds" / "coffee.pt", (320, 320), (8, 16, 32), 16)
+        load_scene(
+            SAMPLES / "images" / "coffee.png", None, SAMPLES / "preds" / "coffee.pt", (320, 320), (8, 16, 32), 16
+        )

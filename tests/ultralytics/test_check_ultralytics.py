@@ -25,10 +25,10 @@ if os.environ.get("TAL_REQUIRE_ULTRALYTICS"):  # .ci/run's ultralytics venv: a f
 else:
     pytest.importorskip("ultralytics")
 
-from tal_cli.readers.verdicts import verify_pair  # noqa: E402
-from tal_cli.workflows.check import plan_check, run_check  # noqa: E402
+from tal_cli.readers.verdicts import verify_pair
+from tal_cli.workflows.check import plan_check, run_check
 
-from ..conftest import ROOT  # noqa: E402
+from ..conftest import ROOT
 
 pytestmark = pytest.mark.ultralytics
 BENCHMARK = ROOT / "benchmarks" / "check.py"

@@ -43,7 +43,10 @@ def test_missing_extra_is_reported_first(no_ultralytics) -> None:
 
 
 def test_missing_extra_library_error(no_ultralytics) -> None:
-    with pytest.raises(MissingExtraError, match=r'^tal export needs ultralytics, which is not installed: pip install "tal\[ultralytics\]"$'):
+    with pytest.raises(
+        MissingExtraError,
+        match=r'^tal export needs ultralytics, which is not installed: pip install "tal\[ultralytics\]"$',
+    ):
         import_ultralytics()
 
 
@@ -128,13 +131,15 @@ def test_bad_sources(tmp_path: Path) -> None:
 
 def test_imgsz_must_fit_the_largest_stride() -> None:
     check_imgsz((640, 640), (8, 16, 32))
-    with pytest.raises(TalError, match=r"^--imgsz 650: must be a multiple of 32, the model's largest stride \(e\.g\. 640\)$"):
+    with pytest.raises(
+        TalError, match=r"^--imgsz 650: must be a multiple of 32, the model's largest stride \(e\.g\. 640\)$"
+    ):
         check_imgsz((650, 650), (8, 16, 32))
 
 
 def test_image_tensor_without_opencv(monkeypatch) -> None:
-    from tal_cli.ultralytics.model import image_tensor
     from tal_cli.readers.images import Letterbox
+    from tal_cli.ultralytics.model import image_tensor
 
     monkeypatch.setitem(sys.modules, "cv2", None)  # Pillow's resize then
     path = SAMPLES / "images" / "coffee.png"

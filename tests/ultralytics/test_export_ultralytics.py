@@ -25,10 +25,10 @@ if os.environ.get("TAL_REQUIRE_ULTRALYTICS"):  # .ci/run's ultralytics venv: a f
 else:
     ultralytics = pytest.importorskip("ultralytics")
 
-from tal_cli.readers.scene import load_scene  # noqa: E402
+from tal_cli.readers.scene import load_scene
 
-from ..conftest import SAMPLES, sample  # noqa: E402
 from ..clirun import run
+from ..conftest import SAMPLES, sample
 
 pytestmark = pytest.mark.ultralytics
 STEMS = ("astronaut", "coffee", "hubble_left")
@@ -73,7 +73,9 @@ def test_files_load_safely_with_metadata(exported) -> None:
             assert meta["versions"]["ultralytics"] == ultralytics.__version__
             assert (meta["model"], meta["image"]) == (model, Path(sample(stem)[0]).name)
             branches = [raw] if heads == ("one2many",) else [raw[h] for h in heads]
-            assert sorted(k for k in raw if k != "meta") == (["boxes", "scores"] if heads == ("one2many",) else list(heads))
+            assert sorted(k for k in raw if k != "meta") == (
+                ["boxes", "scores"] if heads == ("one2many",) else list(heads)
+            )
             for branch in branches:
                 assert branch["boxes"].shape == (1, 4 * r, 8400) and branch["scores"].shape == (1, 80, 8400)
 
@@ -160,7 +162,10 @@ def test_sweep_works_on_the_exported_dataset_folder(tmp_path: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in (data / "preds").iterdir()}
     again = run("export", "yolo26n.yaml", data)
     assert again.exit_code == 1
-    assert again.stderr == f"Error: {data / 'preds' / 'astronaut.pt'} and 2 more already exist; add --overwrite to replace them\n"
+    assert (
+        again.stderr
+        == f"Error: {data / 'preds' / 'astronaut.pt'} and 2 more already exist; add --overwrite to replace them\n"
+    )
     assert {p: p.stat().st_mtime_ns for p in (data / "preds").iterdir()} == before
 
 

@@ -25,11 +25,11 @@ if os.environ.get("TAL_REQUIRE_ULTRALYTICS"):  # .ci/run's ultralytics venv: a f
 else:
     pytest.importorskip("ultralytics")
 
-from tal_cli.readers.datasets import label_path, read_dataset, split_images  # noqa: E402
-from tal_cli.readers.labels import label_verdict  # noqa: E402
-from tal_cli.readers.verdicts import verify_pair  # noqa: E402
+from tal_cli.readers.datasets import label_path, read_dataset, split_images
+from tal_cli.readers.labels import label_verdict
+from tal_cli.readers.verdicts import verify_pair
 
-from ..conftest import sample  # noqa: E402
+from ..conftest import sample
 
 pytestmark = pytest.mark.ultralytics
 

@@ -29,17 +29,22 @@ if os.environ.get("TAL_REQUIRE_ULTRALYTICS"):  # .ci/run's ultralytics venv: a f
 else:
     ultralytics = pytest.importorskip("ultralytics")
 
-from tal_cli.analysis.reasons import REASONS  # noqa: E402
-from tal_cli.cli import app  # noqa: E402
-from tal_cli.core.assigner import assign  # noqa: E402
-from tal_cli.ultralytics.monitor import (  # noqa: E402
-    TalMonitor, add_tal_callbacks, assigner_settings, find_assigners, find_monitor, monitor_options_from_env,
+from tal_cli.analysis.reasons import REASONS
+from tal_cli.cli import app
+from tal_cli.core.assigner import assign
+from tal_cli.ultralytics.monitor import (
+    TalMonitor,
+    add_tal_callbacks,
+    assigner_settings,
+    find_assigners,
+    find_monitor,
+    monitor_options_from_env,
 )
-from tal_cli.views.train_record import CSV_COLUMNS  # noqa: E402
+from tal_cli.views.train_record import CSV_COLUMNS
 
-from ..analysis.test_reasons import _naive as naive_reasons  # noqa: E402
-from ..analysis.test_training import _naive_outputs  # noqa: E402
-from ..conftest import ROOT, SAMPLES  # noqa: E402
+from ..analysis.test_reasons import _naive as naive_reasons
+from ..analysis.test_training import _naive_outputs
+from ..conftest import ROOT, SAMPLES
 
 pytestmark = pytest.mark.ultralytics
 runner = CliRunner()

@@ -26,8 +26,8 @@ else:
     pytest.importorskip("ultralytics")
 
 
-from ..conftest import ROOT, SAMPLES, sample  # noqa: E402
 from ..clirun import run, run_json
+from ..conftest import ROOT, SAMPLES, sample
 
 pytestmark = pytest.mark.ultralytics
 STEMS = ("astronaut", "coffee", "hubble_left")

@@ -35,7 +35,9 @@ def crowded_files(folder: Path, n: int = 2000, size: int = 1280, classes: int = 
         f.mkdir(parents=True, exist_ok=True)
     image, labels, preds = where[0] / f"{stem}.jpg", where[1] / f"{stem}.txt", where[2] / f"{stem}.pt"
     ramp = torch.linspace(40, 110, size)
-    base = torch.stack((ramp[None, :].expand(size, size), ramp[:, None].expand(size, size), torch.full((size, size), 70.0)), -1)
+    base = torch.stack(
+        (ramp[None, :].expand(size, size), ramp[:, None].expand(size, size), torch.full((size, size), 70.0)), -1
+    )
     base = base + torch.randn(size, size, 3, generator=gen) * 6
     picture = Image.fromarray(base.clamp(0, 255).to(torch.uint8).numpy(), "RGB")
     draw = ImageDraw.Draw(picture)
@@ -44,7 +46,9 @@ def crowded_files(folder: Path, n: int = 2000, size: int = 1280, classes: int = 
         draw.ellipse((x1, y1, x2, y2), fill=tuple(tone))
     picture.save(image, quality=90)
     cxcywh = torch.cat((centre, side), 1) / size
-    labels.write_text("".join(f"{int(c)} {' '.join(f'{v:.6f}' for v in row)}\n" for c, row in zip(cls.tolist(), cxcywh.tolist())))
+    labels.write_text(
+        "".join(f"{int(c)} {' '.join(f'{v:.6f}' for v in row)}\n" for c, row in zip(cls.tolist(), cxcywh.tolist()))
+    )
 
     levels = grid_levels((size, size), STRIDES)
     points, strides = make_anchors(levels)  # (A, 2) px, (A,)

@@ -21,8 +21,17 @@ def rows() -> list[CheckRow]:
     for i in range(3):
         xy = torch.rand(40, 2, generator=gen, dtype=torch.float64) * 0.9
         boxes = torch.cat((xy, xy + torch.rand(40, 2, generator=gen, dtype=torch.float64) * 0.05), 1).tolist()
-        files.append(FileVerdict(Path(f"{i}.png"), None, KEPT, None,
-                                 Labels(tuple(range(40)), tuple(map(tuple, boxes)), tuple(range(1, 41))), 0, (720, 1280)))
+        files.append(
+            FileVerdict(
+                Path(f"{i}.png"),
+                None,
+                KEPT,
+                None,
+                Labels(tuple(range(40)), tuple(map(tuple, boxes)), tuple(range(1, 41))),
+                0,
+                (720, 1280),
+            )
+        )
     settings = check_settings([(736, 1280), (640, 640)], ["yolov8", "ultralytics"], AssignerSettings(topk=10), 16)
     m = measure(files, settings)
     out = [check_row(s, t) for s, t in zip(settings, m.totals)]
@@ -53,7 +62,12 @@ def test_csv_rows_follow_the_columns() -> None:
     for values in csv_rows(r):
         assert len(values) == len(columns)
     first = dict(zip(columns, csv_rows(r)[0]))
-    assert (first["imgsz_h"], first["imgsz_w"], first["variant"], first["small_box_floor"]) == (736, 1280, "yolov8", "false")
+    assert (first["imgsz_h"], first["imgsz_w"], first["variant"], first["small_box_floor"]) == (
+        736,
+        1280,
+        "yolov8",
+        "false",
+    )
     assert first["gts"] == 120
 
 

@@ -107,7 +107,10 @@ def test_hover_shows_the_gt_tables_values(open_page, pages, which, args, kw, gts
         for cells in rows[:5] + rows[-2:]:
             tip = _hover_anchor(page, int(cells[col["anchor"]]), levels)
             got = tip[str(gt)]
-            assert got[1:5] == [cells[col["s"]], cells[col["IoU u"]], cells[col["metric t"]], cells[col["rank"]]], (gt, cells)
+            assert got[1:5] == [cells[col["s"]], cells[col["IoU u"]], cells[col["metric t"]], cells[col["rank"]]], (
+                gt,
+                cells,
+            )
             if cells[col["positive"]] == "yes":
                 assert got[6:9] == [cells[col["target score"]], cells[col["box term"]], cells[col["dfl term"]]]
                 assert "positive" in got[5].split(", ")
@@ -147,7 +150,9 @@ def test_click_rows_show_the_json_counts_and_the_gt_table(open_page, pages) -> N
         assert page.locator(f'[data-gt="{gt}"]').get_attribute("aria-selected") == "true"
     _, rows = _expected_candidates(HUBBLE, 14, variant="ultralytics")
     page.click('[data-gt="14"]')
-    shown = page.locator("#selection table.cand tbody tr").evaluate_all("rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    shown = page.locator("#selection table.cand tbody tr").evaluate_all(
+        "rs => rs.map(r => [...r.cells].map(c => c.textContent))"
+    )
     assert shown == rows
     page.click('#selection [data-jump="16"]')  # gt 14 lost anchors to 16 and 17
     assert "gt 16 (galaxy)" in page.locator("#selection").inner_text()
@@ -282,13 +287,22 @@ def test_sweep_drill_down(open_page, pages) -> None:
     ultra, v8 = (_json(*HUBBLE, "--variant", v) for v in ("ultralytics", "yolov8"))
     page.click('[data-gt="101"]')
     g = ultra["gts"][101]
-    assert f"{g['candidates']} candidates, {g['selected']} selected, {g['positives']} positives" in page.locator("#selection").inner_text()
+    assert (
+        f"{g['candidates']} candidates, {g['selected']} selected, {g['positives']} positives"
+        in page.locator("#selection").inner_text()
+    )
     page.click('[data-view-setting="0"]')
     wait_ready(page)
     g = v8["gts"][101]
-    assert f"{g['candidates']} candidates, {g['selected']} selected, {g['positives']} positives" in page.locator("#selection").inner_text()
+    assert (
+        f"{g['candidates']} candidates, {g['selected']} selected, {g['positives']} positives"
+        in page.locator("#selection").inner_text()
+    )
     assert page.locator('[data-view-setting="0"]').get_attribute("aria-pressed") == "true"
-    assert v8["summary"]["gts_without_positives"] == 232 and "232 gts without positives" in page.locator(".summary").nth(1).inner_text()
+    assert (
+        v8["summary"]["gts_without_positives"] == 232
+        and "232 gts without positives" in page.locator(".summary").nth(1).inner_text()
+    )
     # What changed, from setting 1 (ultralytics) to setting 0 (yolov8): gts that lose all their positives.
     lose = [i for i in range(332) if ultra["gts"][i]["positives"] and not v8["gts"][i]["positives"]]
     page.click('[data-setting="0"]')
@@ -328,8 +342,9 @@ def _open_file(page, key: str) -> None:
 
 def _pixel(page, x: float, y: float) -> list[int]:
     """The view's canvas pixel at input point (x, y) (zoom 1, device pixel ratio 1)."""
-    return page.locator("#view").evaluate("(c, p) => Array.from(c.getContext('2d').getImageData(p[0], p[1], 1, 1).data)",
-                                          [round(x), round(y)])
+    return page.locator("#view").evaluate(
+        "(c, p) => Array.from(c.getContext('2d').getImageData(p[0], p[1], 1, 1).data)", [round(x), round(y)]
+    )
 
 
 def test_check_page_top_and_charts(open_page, check_pages) -> None:
@@ -368,7 +383,9 @@ def test_check_hover_shows_a_gts_numbers(open_page, check_pages) -> None:
     page = open_page(check_pages["samples"])
     page.click('[data-pick="2"]')  # 640 yolov8
     _open_file(page, "coffee")
-    plan = plan_check([str(ROOT / "samples")], imgsz=[640], variant=["yolov8"], names=str(ROOT / "samples" / "data.yaml"))
+    plan = plan_check(
+        [str(ROOT / "samples")], imgsz=[640], variant=["yolov8"], names=str(ROOT / "samples" / "data.yaml")
+    )
     image, labels, _ = sample("coffee")
     fg = file_gts(verify_pair(image, labels, 8, None, False, "--names"), plan.settings[0])
     for g in range(3):
@@ -378,7 +395,9 @@ def test_check_hover_shows_a_gts_numbers(open_page, check_pages) -> None:
         head = tip.locator(".tip-head").inner_text()
         shown = int(head.split()[1])
         assert tip.locator(".tip-status").inner_text() == status_text(fg, shown, plan.settings[0])
-        rows = dict(tip.locator("tbody tr").evaluate_all("rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])"))
+        rows = dict(
+            tip.locator("tbody tr").evaluate_all("rs => rs.map(r => [r.cells[0].textContent, r.cells[1].textContent])")
+        )
         assert [rows[f"stride {s}"] for s in (8, 16, 32)] == [str(v) for v in fg.candidates[shown].tolist()]
     page.click('[data-gt="1"]')
     assert status_text(fg, 1, plan.settings[0]) in page.locator("#selection").inner_text()

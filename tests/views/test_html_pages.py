@@ -57,7 +57,16 @@ def test_page_asks_for_nothing_outside_itself(hubble_page: Path) -> None:
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
     # The only URL is the SVG namespace name (an identifier, never fetched).
     assert set(re.findall(r"[a-z]+://[^\s\"'`)]*", text)) <= {"http://www.w3.org/2000/svg"}
-    for needle in ("fetch(", "XMLHttpRequest", "WebSocket", "EventSource", "sendBeacon", "@import", "import(", " src=\"http"):
+    for needle in (
+        "fetch(",
+        "XMLHttpRequest",
+        "WebSocket",
+        "EventSource",
+        "sendBeacon",
+        "@import",
+        "import(",
+        ' src="http',
+    ):
         assert needle not in text, needle
     data = page_data(hubble_page)
     assert data["picture"].startswith("data:image/jpeg;base64,")
@@ -83,7 +92,9 @@ def test_view_data_are_the_reports(hubble_page: Path, hubble_json: dict) -> None
     gts = hubble_json["gts"]
     assert cols["gt_pairs"].tolist() == [g["candidates"] for g in gts]
     assert [c[0] for c in meta["gts"]["cells"]] == [str(g["index"]) for g in gts]
-    assert [c[4] for c in meta["gts"]["cells"]] == ["/".join(map(str, g["candidates_per_stride"].values())) for g in gts]
+    assert [c[4] for c in meta["gts"]["cells"]] == [
+        "/".join(map(str, g["candidates_per_stride"].values())) for g in gts
+    ]
     assert [c[12] for c in meta["gts"]["cells"]] == [g["reason"] or "" for g in gts]
     assert meta["gts"]["positives"] == [g["positives"] for g in gts]
     pos = hubble_json["positives"]

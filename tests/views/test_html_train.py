@@ -79,8 +79,10 @@ def test_tables_are_what_the_terminal_prints(page: dict) -> None:
         worst = b["worst"][-1]
         assert [row[1:] for row in worst] == [row[1:] for row in printed[f"{b['name']}, epoch 10: worst images"]]
     assert shown == 6
-    assert page["header"][0] == ("docs/train-run/tal/epochs.json: yolo26n.yaml on samples/hubble-train.yaml, imgsz 320, "
-                                 "batch 16, ultralytics 8.4.190")
+    assert page["header"][0] == (
+        "docs/train-run/tal/epochs.json: yolo26n.yaml on samples/hubble-train.yaml, imgsz 320, "
+        "batch 16, ultralytics 8.4.190"
+    )
     assert page["header"][-1] == "10 epochs recorded of 10 planned; tal re-run every batch."
     assert page["epochs"] == list(range(1, 11)) and page["selected"] == 10
 
@@ -107,7 +109,10 @@ def test_tips_and_lines_are_the_records(page: dict, recorded: dict) -> None:
             assert tip["why"] == (f"no candidate {rr['reasons']['no_candidate']}, zero metric "
                                   f"{rr['reasons']['zero_metric']}, lost conflict {rr['reasons']['conflict']}, "
                                   f"topk2 {rr['reasons']['topk2']}")
-            assert tip["agreement"] == f"{rr['differing_anchors']} differing anchors, {rr['unexplained_anchors']} unexplained"
+            assert (
+                tip["agreement"]
+                == f"{rr['differing_anchors']} differing anchors, {rr['unexplained_anchors']} unexplained"
+            )
             assert b["rates"]["all"][i] == pytest.approx(100 * e["zero_positive_rate"], abs=1e-4)
             assert b["rates"]["lt8px"][i] == pytest.approx(100 * e["by_size"]["lt8px"]["rate"], abs=1e-4)
             assert b["per_gt"]["mean"][i] == pytest.approx(per["mean"], abs=1e-6)

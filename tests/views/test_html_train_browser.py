@@ -55,7 +55,7 @@ def _class_rows(page, branch: str) -> list[list[str]]:
     return [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())]
 
 
-def test_hover_shows_the_epochs_numbers(open_page, train_html, recorded) -> None:  # noqa: F811
+def test_hover_shows_the_epochs_numbers(open_page, train_html, recorded) -> None:
     page = open_page(train_html)
     dot = page.locator('[data-branch="one2many"] svg[data-chart="rates"] circle[data-series="all"][data-epoch="7"]')
     _hover(page, dot)
@@ -81,7 +81,7 @@ def test_hover_shows_the_epochs_numbers(open_page, train_html, recorded) -> None
     assert not page.locator("#tooltip").is_visible()
 
 
-def test_epoch_picker_changes_the_class_table(open_page, train_html, recorded) -> None:  # noqa: F811
+def test_epoch_picker_changes_the_class_table(open_page, train_html, recorded) -> None:
     page = open_page(train_html)
     assert page.locator("#epoch").input_value() == "10"
 
@@ -92,7 +92,9 @@ def test_epoch_picker_changes_the_class_table(open_page, train_html, recorded) -
 
     assert _class_rows(page, "one2many") == expected(10, "one2many")
     page.select_option("#epoch", "3")
-    assert page.locator('[data-branch="one2many"] h3', has_text="by class").inner_text() == "one2many, epoch 3: by class"
+    assert (
+        page.locator('[data-branch="one2many"] h3', has_text="by class").inner_text() == "one2many, epoch 3: by class"
+    )
     assert _class_rows(page, "one2many") == expected(3, "one2many") == [["0 galaxy", "92", "7", "7.6%"]]
     assert _class_rows(page, "one2one") == expected(3, "one2one")
     worst = page.locator('[data-branch="one2many"] .worst-table tbody td').all_inner_texts()
@@ -110,14 +112,14 @@ def test_epoch_picker_changes_the_class_table(open_page, train_html, recorded) -
     assert page.locator("#tooltip .tip-head").inner_text() == "epoch 5 · one2many"
 
 
-def test_a_record_without_epochs(open_page, tmp_path) -> None:  # noqa: F811
+def test_a_record_without_epochs(open_page, tmp_path) -> None:
     write_train_record(tmp_path, make_run(), [], chart=False)
     page = open_page(write_train_html(tmp_path / "empty.html", read_train_record(tmp_path)))
     assert page.locator("#no-epochs").inner_text() == ("No epoch recorded yet: the files are written at the end of "
                                                        "each epoch.")
 
 
-def test_a_long_run_marks_the_picked_epoch_in_virtualised_tables(open_page, tmp_path) -> None:  # noqa: F811
+def test_a_long_run_marks_the_picked_epoch_in_virtualised_tables(open_page, tmp_path) -> None:
     from .test_train_record import make_record
 
     write_train_record(tmp_path, make_run(epochs=150), [make_record(e) for e in range(1, 151)], chart=False)

@@ -11,8 +11,8 @@ from PIL import Image
 
 from tal_cli.core.anchors import grid_levels, make_anchors
 from tal_cli.core.assigner import assign
-from tal_cli.views.overlay import OverlayRenderer, OverlayStyle, level_summaries
 from tal_cli.core.settings import AssignerSettings
+from tal_cli.views.overlay import OverlayRenderer, OverlayStyle, level_summaries
 
 SIZE = 64
 STRIDES = (8, 16, 32)
@@ -39,9 +39,15 @@ def _assign(gt_boxes, gt_classes, preds: dict, scores: dict | None = None, topk:
     for (k, c), v in (scores or {}).items():
         pd_scores[0, k, c] = v
     m = len(gt_boxes)
-    result = assign(pd_scores, pd_boxes, points, torch.tensor(gt_classes).reshape(1, m, 1),
-                    torch.tensor(gt_boxes, dtype=torch.float32).reshape(1, m, 4), torch.ones(1, m, 1, dtype=torch.bool),
-                    AssignerSettings(topk=topk, num_classes=num_classes, alpha=0.5, beta=6.0, strides=STRIDES, **settings))
+    result = assign(
+        pd_scores,
+        pd_boxes,
+        points,
+        torch.tensor(gt_classes).reshape(1, m, 1),
+        torch.tensor(gt_boxes, dtype=torch.float32).reshape(1, m, 4),
+        torch.ones(1, m, 1, dtype=torch.bool),
+        AssignerSettings(topk=topk, num_classes=num_classes, alpha=0.5, beta=6.0, strides=STRIDES, **settings),
+    )
     return result, levels
 
 
@@ -269,10 +275,19 @@ def test_second_image_of_a_batch_and_any_input_mode(two_gts):
     levels = grid_levels((SIZE, SIZE), STRIDES)
     points, _ = make_anchors(levels)
     n = points.shape[0]
-    boxes = torch.tensor([[[4.0, 4.0, 28.0, 28.0], [0.0, 0.0, 0.0, 0.0]], [[4.0, 4.0, 28.0, 28.0], [36.0, 36.0, 60.0, 60.0]]])
+    boxes = torch.tensor(
+        [[[4.0, 4.0, 28.0, 28.0], [0.0, 0.0, 0.0, 0.0]], [[4.0, 4.0, 28.0, 28.0], [36.0, 36.0, 60.0, 60.0]]]
+    )
     pd = boxes[1].repeat(n // 2 + 1, 1)[:n].unsqueeze(0).repeat(2, 1, 1)
-    a = assign(torch.full((2, n, 2), 0.5), pd, points, torch.zeros(2, 2, 1, dtype=torch.long), boxes,
-               torch.tensor([[[True], [False]], [[True], [True]]]), AssignerSettings(topk=3, num_classes=2, strides=STRIDES))
+    a = assign(
+        torch.full((2, n, 2), 0.5),
+        pd,
+        points,
+        torch.zeros(2, 2, 1, dtype=torch.long),
+        boxes,
+        torch.tensor([[[True], [False]], [[True], [True]]]),
+        AssignerSettings(topk=3, num_classes=2, strides=STRIDES),
+    )
     r = OverlayRenderer(OverlayStyle(legend=False))
     assert level_summaries(a, levels, image_index=0)[8].gts == 1
     assert level_summaries(a, levels, image_index=1)[8].gts == 2

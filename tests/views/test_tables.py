@@ -10,7 +10,13 @@ from tal_cli.readers.config import load_config
 from tal_cli.readers.scene import assign_scenes, load_scene
 from tal_cli.views.report import build_report, candidate_rows
 from tal_cli.views.tables import (
-    Column, candidate_table, fit_table, gt_table, sweep_class_table, sweep_detail_table, sweep_table,
+    Column,
+    candidate_table,
+    fit_table,
+    gt_table,
+    sweep_class_table,
+    sweep_detail_table,
+    sweep_table,
 )
 
 from ..conftest import sample

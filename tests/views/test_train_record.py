@@ -12,7 +12,13 @@ from tal_cli.analysis.training import BUCKETS, EpochRecord, ImageStat, RerunStat
 from tal_cli.core.settings import AssignerSettings
 from tal_cli.views.train_chart import RATE_COLOURS, _epoch_ticks, train_chart
 from tal_cli.views.train_record import (
-    CSV_COLUMNS, SCHEMA, csv_rows, document, document_from_json, record_from_json, record_to_json,
+    CSV_COLUMNS,
+    SCHEMA,
+    csv_rows,
+    document,
+    document_from_json,
+    record_from_json,
+    record_to_json,
 )
 
 SETTINGS = AssignerSettings(topk=10, num_classes=2, alpha=0.5, beta=6.0, variant="ultralytics", small_box_floor=True)

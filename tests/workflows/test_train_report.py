@@ -10,7 +10,13 @@ import pytest
 from tal_cli.core.errors import InputFileError
 from tal_cli.views.train_record import CSV_COLUMNS
 from tal_cli.workflows.train_report import (
-    CHART_NAME, CSV_NAME, JSON_NAME, RECORD_FOLDER, locate_record, read_train_record, write_train_chart,
+    CHART_NAME,
+    CSV_NAME,
+    JSON_NAME,
+    RECORD_FOLDER,
+    locate_record,
+    read_train_record,
+    write_train_chart,
     write_train_record,
 )
 

@@ -13,7 +13,13 @@ from PIL import Image
 from tal_cli.core.errors import InputFileError
 from tal_cli.writers import files
 from tal_cli.writers.files import (
-    atomic_write, check_folder, check_writable, image_format, save_image, torch_save, write_text,
+    atomic_write,
+    check_folder,
+    check_writable,
+    image_format,
+    save_image,
+    torch_save,
+    write_text,
 )
 
 
@@ -88,7 +94,9 @@ def test_checks_before_the_work(tmp_path: Path, monkeypatch) -> None:
 
 def test_check_folder(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
-    with pytest.raises(InputFileError, match=re.escape(f"{tmp_path / 'f'}: is a file, expected a folder to write into")):
+    with pytest.raises(
+        InputFileError, match=re.escape(f"{tmp_path / 'f'}: is a file, expected a folder to write into")
+    ):
         check_folder(tmp_path / "f")
     with pytest.raises(InputFileError, match=re.escape(f"{tmp_path / 'f' / 'sub'}: cannot create output folder "
                                                        f"({tmp_path / 'f'} is a file)")):

@@ -21,7 +21,14 @@ import numpy as np
 
 from ...analysis.check import CheckRow, CheckSetting, FileCheck, is_problem
 from ...analysis.check_gts import (
-    BEYOND_REACH, FEWER_THAN_TOPK, FINE, NO_CANDIDATE, NOT_FINITE, STATUSES, FileGts, PageFiles,
+    BEYOND_REACH,
+    FEWER_THAN_TOPK,
+    FINE,
+    NO_CANDIDATE,
+    NOT_FINITE,
+    STATUSES,
+    FileGts,
+    PageFiles,
 )
 from ...analysis.geometry import dfl_reach
 from ...analysis.sweep import SIZE_BINS
@@ -74,7 +81,8 @@ def status_text(fg: FileGts, g: int, setting: CheckSetting) -> str:
         return (f"beyond DFL reach: each of its {total} candidates is more than {dfl_reach(setting.reg_max):g} cells "
                 f"(reg_max {setting.reg_max}) from a side of the box: every box target is clipped")
     if code == FEWER_THAN_TOPK:
-        return f"fewer than topk: {total} candidate{'s' if total != 1 else ''}, topk {setting.topk}: at most {total} positives"
+        cands = f"{total} candidate{'s' if total != 1 else ''}"
+        return f"fewer than topk: {cands}, topk {setting.topk}: at most {total} positives"
     assert code == FINE
     return f"fine: {total} candidates, topk {setting.topk}"
 

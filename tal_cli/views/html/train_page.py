@@ -20,10 +20,17 @@ from typing import Any
 from ...analysis.reasons import REASONS
 from ...analysis.training import BUCKETS, EpochRecord, RunInfo
 from ...readers.paths import display_path
-from ..train_chart import MEDIAN_LINE, RATE_COLOURS, RATE_LABELS
 from ..plot import MEAN_BAR
+from ..train_chart import MEDIAN_LINE, RATE_COLOURS, RATE_LABELS
 from ..train_table import (
-    BUCKET_HEADS, class_table, header_lines, positives_table, rerun_table, settings_text, worst_table, zero_table,
+    BUCKET_HEADS,
+    class_table,
+    header_lines,
+    positives_table,
+    rerun_table,
+    settings_text,
+    worst_table,
+    zero_table,
 )
 from .assets import html_page, version
 from .encode import fixed_digits, pack
