@@ -1,7 +1,10 @@
 """The package's import graph stays one-way, and ``tal --help`` stays light.
 
-Every ``import`` in ``tal_cli`` (also those inside functions) is read with ``ast`` and checked
-against the layers: core <- readers, writers <- analysis <- views <- workflows / ultralytics <- commands <- cli.
+Every ``import`` in ``tal_cli`` (also those inside functions and ``TYPE_CHECKING`` blocks) is
+read with ``ast`` and checked against the layers, lowest first:
+core <- readers, writers <- analysis <- views <- ultralytics <- workflows <- commands <- cli.
+A layer imports only layers below it (and not every one of them: :data:`ALLOWED`); nothing
+runs upward, not even lazily. The package root gives ``__version__`` only.
 """
 
 from __future__ import annotations
@@ -17,18 +20,22 @@ from .conftest import ROOT
 
 PACKAGE = ROOT / "tal_cli"
 
-#: Subpackage -> the subpackages of ours it may import (itself always).
+#: The layers, lowest first (readers and writers are side by side: neither imports the other).
+ORDER = ("core", "readers", "writers", "analysis", "views", "ultralytics", "workflows", "commands", "cli")
+#: Subpackage -> the subpackages of ours it may import (itself always); each only below it in ORDER.
 ALLOWED = {
     "core": set(),
     "readers": {"core"},
     "writers": {"core"},
     "analysis": {"core", "readers"},
     "views": {"core", "readers", "analysis"},
+    "ultralytics": {"core", "readers", "writers", "analysis", "views"},
     "workflows": {"core", "readers", "writers", "analysis", "views", "ultralytics"},
-    "ultralytics": {"core", "readers", "writers", "analysis", "views", "workflows"},
-    "commands": {"core", "readers", "writers", "analysis", "views", "workflows", "ultralytics"},
+    "commands": {"core", "readers", "writers", "analysis", "views", "ultralytics", "workflows"},
     "cli": {"commands"},
 }
+#: Layers that may take ``__version__`` from the package root (they record it in what they write).
+VERSION_USERS = {"views", "ultralytics", "cli"}
 #: Third-party packages each layer may import (besides the standard library).
 THIRD_PARTY = {
     "core": {"torch"},
@@ -54,26 +61,27 @@ def _modules() -> list[tuple[str, Path]]:
     return out
 
 
-def _imports(module: str, path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module name) of every import in the file."""
+def _imports(module: str, path: Path, names: bool = False) -> list[tuple]:
+    """(line, absolute module name) of every import in the file; with ``names``, (line, module,
+    the names taken from it: ``()`` for ``import x``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
+            found += [(node.lineno, alias.name, ()) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 name = ".".join(base + ([node.module] if node.module else []))
             else:
                 name = node.module or ""
-            found.append((node.lineno, name))
+            found.append((node.lineno, name, tuple(alias.name for alias in node.names)))
             for alias in node.names:  # from . import x: x may be a module of ours
                 sub = ROOT.joinpath(*f"{name}.{alias.name}".split("."))
                 if sub.with_suffix(".py").is_file() or sub.is_dir():
-                    found.append((node.lineno, f"{name}.{alias.name}"))
-    return found
+                    found.append((node.lineno, f"{name}.{alias.name}", ()))
+    return found if names else [(line, name) for line, name, _ in found]
 
 
 def _layer(module: str) -> str | None:
@@ -92,24 +100,65 @@ def test_every_module_belongs_to_a_layer() -> None:
     assert layers <= set(ALLOWED) | {"__main__"}, layers - set(ALLOWED)
 
 
-@pytest.mark.parametrize("module,path", _modules(), ids=[m for m, _ in _modules()])
-def test_imports_follow_the_layers(module: str, path: Path) -> None:
+def _violations(module: str, path: Path) -> list[str]:
+    """What is wrong with the imports of ``module`` (at ``path``): one line each."""
     layer = _layer(module)
-    if layer in (None, "__main__"):  # the package root (version, lazy API) and python -m
-        return
     bad = []
-    for line, name in _imports(module, path):
+    for line, name, taken in _imports(module, path, names=True):
         if name.split(".")[0] == OURS:
             target = _layer(name)
             if target is None:
-                if name not in (OURS,) or layer not in ("ultralytics", "cli", "views"):
-                    bad.append(f"line {line}: {name} (the package root only gives __version__ to cli, ultralytics "
-                               "and views, which record it in what they write)")
+                if name != OURS or layer not in VERSION_USERS or set(taken) != {"__version__"}:
+                    bad.append(f"line {line}: {name} {list(taken)} (the package root only gives __version__, to "
+                               f"{', '.join(sorted(VERSION_USERS))}, which record it in what they write)")
             elif target != layer and target not in ALLOWED[layer]:
                 bad.append(f"line {line}: {name} ({layer} may not import {target})")
         elif not _std(name) and name.split(".")[0] not in THIRD_PARTY[layer]:
             bad.append(f"line {line}: {name} ({layer} may not import this package)")
+    return bad
+
+
+def test_the_layers_are_one_way() -> None:
+    """ALLOWED only ever points down ORDER, so no edit of it can make a cycle unnoticed."""
+    assert set(ORDER) == set(ALLOWED) == set(THIRD_PARTY)
+    upward = {layer: sorted(ALLOWED[layer] - set(ORDER[:ORDER.index(layer)])) for layer in ORDER}
+    assert not any(upward.values()), upward
+    assert "readers" not in ALLOWED["writers"] and "writers" not in ALLOWED["readers"]
+
+
+@pytest.mark.parametrize("module,path", _modules(), ids=[m for m, _ in _modules()])
+def test_imports_follow_the_layers(module: str, path: Path) -> None:
+    if _layer(module) in (None, "__main__"):  # the package root (version, lazy API) and python -m
+        return
+    bad = _violations(module, path)
     assert not bad, f"{path.relative_to(ROOT)}:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("layer,source", [
+    ("ultralytics", "from ..workflows.train_report import read_train_record"),
+    ("ultralytics", "def f():\n    from ..commands import train"),
+    ("ultralytics", "from tal_cli.workflows import sweep"),
+    ("workflows", "from .. import commands"),
+    ("views", "from ..writers.files import write_text"),
+    ("analysis", "from ..views.report import build_report"),
+    ("readers", "from ..analysis.training import EpochRecord"),
+    ("writers", "from ..readers.paths import display_path"),
+    ("core", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..readers.scene import Scene"),
+    ("analysis", "from .. import __version__"),
+    ("views", "from .. import assign_image"),
+])
+def test_an_upward_import_is_caught(tmp_path, layer: str, source: str) -> None:
+    """The checker itself: each of these imports, written in a module of ``layer``, is reported."""
+    path = tmp_path / "probe.py"
+    path.write_text(source + "\n", encoding="utf-8")
+    assert _violations(f"{OURS}.{layer}.probe", path), source
+
+
+def test_the_package_root_imports_nothing_of_ours() -> None:
+    """Taking ``__version__`` from the root pulls in no layer: its public API is loaded by name, on use."""
+    path = PACKAGE / "__init__.py"
+    ours = [name for _, name in _imports(OURS, path) if name.split(".")[0] == OURS]
+    assert ours == [], ours
 
 
 def test_only_the_integration_imports_ultralytics() -> None:

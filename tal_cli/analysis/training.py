@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -462,3 +463,26 @@ class RunInfo:
     names: dict[int, str]
     branches: dict[str, AssignerSettings | None]
     versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TrainRecord:
+    """A run's record as read back (:func:`tal_cli.workflows.train_report.read_train_record`).
+
+    Attributes:
+        path: the ``epochs.json`` read.
+        run: the run it belongs to.
+        epochs: one record per (epoch, branch), in recorded order.
+    """
+
+    path: Path
+    run: RunInfo
+    epochs: tuple[EpochRecord, ...]
+
+    @property
+    def branches(self) -> list[str]:
+        """Branch names, in first-recorded order."""
+        return list(dict.fromkeys(r.branch for r in self.epochs)) or list(self.run.branches)
+
+    def of_branch(self, branch: str) -> list[EpochRecord]:
+        return [r for r in self.epochs if r.branch == branch]

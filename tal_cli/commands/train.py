@@ -109,8 +109,9 @@ def train_report(
     writes all of it, every epoch, as one offline page.
     """
     from ..core.errors import InputFileError
+    from ..readers.train_record import CSV_NAME
     from ..views.train_record import document
-    from ..workflows.train_report import CSV_NAME, read_train_record, write_train_chart, write_train_html
+    from ..workflows.train_report import read_train_record, write_train_chart, write_train_html
     from ..writers.files import check_writable
 
     if plot is not None:

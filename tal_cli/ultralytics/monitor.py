@@ -265,7 +265,7 @@ class TalMonitor:
 
     def on_train_start(self, trainer: Any) -> None:
         """Find the assigners (building the loss object), start the record, watch the batches."""
-        from ..workflows.train_report import RECORD_FOLDER
+        from ..readers.train_record import RECORD_FOLDER
 
         self._trainer = trainer
         self.folder = Path(trainer.save_dir) / RECORD_FOLDER
@@ -463,21 +463,23 @@ class TalMonitor:
 
     def _resumed_records(self, trainer: Any) -> list[EpochRecord]:
         """A resumed run keeps the epochs it had recorded up to where it resumes."""
-        from ..workflows.train_report import read_train_record
+        from ..readers.train_record import read_record_json
+        from ..views.train_record import train_record
 
         start = int(getattr(trainer, "start_epoch", 0) or 0)
         if start <= 0 or self.folder is None or not self.folder.is_dir():
             return []
         try:
-            return [r for r in read_train_record(self.folder).epochs if r.epoch <= start]
+            return [r for r in train_record(*read_record_json(self.folder)).epochs if r.epoch <= start]
         except TalError:
             return []
 
     def _write(self, records: list[EpochRecord]) -> None:
+        from ..views.train_record import record_files
         from ..views.train_table import epoch_summary
-        from ..workflows.train_report import write_train_record
+        from ..writers.files import write_files
 
-        written = write_train_record(self.folder, self._run, self.records)
+        written = write_files(self.folder, record_files(self._run, self.records))
         _log("; ".join(epoch_summary(r) for r in records) + f"; wrote {', '.join(p.name for p in written)} "
              f"to {self.folder}")
 

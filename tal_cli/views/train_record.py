@@ -1,18 +1,28 @@
-"""The training monitor's files as data: the ``tal.train/1`` JSON document and the CSV rows.
+"""The training monitor's files as data: the ``tal.train/1`` JSON document, the CSV rows and the chart.
 
-Builds and parses plain objects only; :mod:`tal_cli.workflows.train_report` reads and writes
-the files. One record per (epoch, branch), in the order they were recorded.
+Builds and parses plain objects only: :func:`record_files` gives the contents of a run's
+``epochs.csv`` / ``epochs.json`` / ``epochs.png`` (:func:`tal_cli.writers.files.write_files`
+writes them), :func:`train_record` reads the JSON back (as
+:func:`tal_cli.readers.train_record.read_record_json` loads it). One record per (epoch,
+branch), in the order they were recorded.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, fields
+from pathlib import Path
 
 from ..analysis.reasons import REASONS
 from ..analysis.sweep import PerGt, SizeStats
-from ..analysis.training import BUCKETS, EpochRecord, ImageStat, RerunStats, RunInfo
+from ..analysis.training import BUCKETS, EpochRecord, ImageStat, RerunStats, RunInfo, TrainRecord
+from ..core.errors import InputFileError
 from ..core.settings import AssignerSettings
+from ..readers.paths import display_path
+from ..readers.train_record import CHART_NAME, CSV_NAME, JSON_NAME
 
 SCHEMA = "tal.train/1"
 
@@ -166,3 +176,53 @@ def csv_rows(records: Sequence[EpochRecord]) -> list[list[str]]:
                            "rerun_unexplained_anchors": re.unexplained_anchors})
         rows.append([_cell(values.get(c)) for c in CSV_COLUMNS])
     return rows
+
+
+def train_record(file: Path, doc: object) -> TrainRecord:
+    """The record in ``doc``, the JSON of ``file`` (:func:`~tal_cli.readers.train_record.read_record_json`).
+
+    Raises:
+        InputFileError: another schema, or malformed (naming the file).
+    """
+    try:
+        run, records = document_from_json(doc)
+    except KeyError as exc:
+        raise InputFileError(f"{file}: malformed training record (missing {exc})") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputFileError(f"{file}: malformed training record ({exc})") from None
+    return TrainRecord(file, run, tuple(records))
+
+
+def csv_text(records: Sequence[EpochRecord]) -> str:
+    """The whole ``epochs.csv``."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_rows(records))
+    return buf.getvalue()
+
+
+def run_subtitle(run: RunInfo) -> str:
+    """``"yolov8n.yaml on data.yaml, imgsz 320, batch 16, ultralytics 8.4.190"``."""
+    parts = [f"{Path(run.model).name} on {Path(run.data).name}", f"imgsz {run.imgsz}", f"batch {run.batch}"]
+    if run.world_size > 1:
+        parts.append(f"{run.world_size} processes")
+    parts.append(f"ultralytics {run.versions.get('ultralytics', '?')}")
+    return ", ".join(parts)
+
+
+def record_chart(run: RunInfo, records: Sequence[EpochRecord]):
+    """The record's chart (a PIL image), titled with the run's folder and :func:`run_subtitle`."""
+    from .train_chart import train_chart
+
+    return train_chart(records, title=f"tal train: {display_path(Path(run.save_dir))}", subtitle=run_subtitle(run))
+
+
+def record_files(run: RunInfo, records: Sequence[EpochRecord], chart: bool = True) -> dict[str, object]:
+    """A run's record as files: name -> content (``epochs.csv`` and ``epochs.json`` text; with
+    ``chart`` and records, the ``epochs.png`` image), for :func:`tal_cli.writers.files.write_files`."""
+    files: dict[str, object] = {CSV_NAME: csv_text(records),
+                                JSON_NAME: json.dumps(document(run, records), indent=1) + "\n"}
+    if chart and records:
+        files[CHART_NAME] = record_chart(run, records)
+    return files

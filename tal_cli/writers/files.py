@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -167,3 +167,25 @@ def check_folder(path: str | Path) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputFileError(f"{path}: cannot write (folder {probe} is not writable)")
     return path
+
+
+def write_files(folder: str | Path, files: Mapping[str, object]) -> list[Path]:
+    """Write several files into ``folder`` (created if missing), each atomically, in ``files``' order.
+
+    Args:
+        files: file name -> its content: a ``str`` (UTF-8 text) or a Pillow image (in the format
+            its suffix names).
+
+    Returns:
+        the files written.
+
+    Raises:
+        InputFileError: the folder cannot be created or a file cannot be written.
+    """
+    folder = check_folder(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputFileError(f"{folder}: cannot create output folder ({exc.strerror or exc})") from None
+    return [write_text(folder / name, content) if isinstance(content, str) else save_image(folder / name, content)
+            for name, content in files.items()]

@@ -8,17 +8,9 @@ import json
 import pytest
 
 from tal_cli.core.errors import InputFileError
+from tal_cli.readers.train_record import CHART_NAME, CSV_NAME, JSON_NAME, RECORD_FOLDER, locate_record
 from tal_cli.views.train_record import CSV_COLUMNS
-from tal_cli.workflows.train_report import (
-    CHART_NAME,
-    CSV_NAME,
-    JSON_NAME,
-    RECORD_FOLDER,
-    locate_record,
-    read_train_record,
-    write_train_chart,
-    write_train_record,
-)
+from tal_cli.workflows.train_report import read_train_record, write_train_chart, write_train_record
 
 from ..views.test_train_record import make_record, make_run
 
