@@ -33,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not benchmarks/, whose html.py would shadow the standard library's html
 
+from tal_cli.analysis.counts import Count  # noqa: E402
 from tal_cli.analysis.reasons import REASONS  # noqa: E402
-from tal_cli.analysis.sweep import PerGt, SizeStats  # noqa: E402
+from tal_cli.analysis.sweep import PerGt  # noqa: E402
 from tal_cli.analysis.training import BUCKETS, EpochRecord, ImageStat, RerunStats, RunInfo  # noqa: E402
 from tal_cli.core.settings import AssignerSettings  # noqa: E402
 from tal_cli.workflows.train_report import read_train_record, write_train_html, write_train_record  # noqa: E402
@@ -54,13 +55,13 @@ def synthetic_record(folder: Path, epochs: int, classes: int, seed: int = 0) -> 
             by_class = {}
             for c in range(classes):
                 g = rng.randint(50, 20000)
-                by_class[c] = SizeStats(g, rng.randint(0, g // 5))
+                by_class[c] = Count(g, rng.randint(0, g // 5))
             gts = sum(s.gts for s in by_class.values())
-            zero = sum(s.without_positives for s in by_class.values())
+            zero = sum(s.zero for s in by_class.values())
             sizes = {}
             for name, _ in BUCKETS:
                 g = rng.randint(1, gts)
-                sizes[name] = SizeStats(g, min(g, rng.randint(0, zero)))
+                sizes[name] = Count(g, min(g, rng.randint(0, zero)))
             positives = gts * 3 + rng.randint(0, gts)
             reasons = dict(zip(REASONS, (zero // 4, zero // 2, zero // 8, zero - zero // 4 - zero // 2 - zero // 8)))
             worst = tuple(ImageStat(f"datasets/coco/images/train2017/{rng.randint(0, 10**12):012d}.jpg".ljust(60, "_"),

@@ -26,12 +26,10 @@ from ..core.settings import AssignerSettings
 from ..readers.images import Letterbox
 from ..readers.labels import concat_labels
 from ..readers.verdicts import BACKGROUND, DROPPED, KEPT, FileVerdict
+from .counts import SIZE_BUCKETS, Count, size_bucket, xyxy_area
 from .gates import Outcome
 from .geometry import GtGeometry, gt_geometry
-from .sweep import SIZE_BINS, size_bin
 
-#: The size buckets, in order (COCO: letterboxed area < 32², < 96², larger).
-BUCKETS = tuple(name for name, _ in SIZE_BINS)
 #: Most exposed gts kept per setting.
 EXPOSED = 10
 #: Upper bound on images x anchors per geometry call (the shared-anchor grids).
@@ -167,7 +165,7 @@ class SettingTotals:
 
     Attributes:
         images: kept images measured; gts: their gts (finite boxes).
-        size_gts, size_zero: per size bucket (:data:`BUCKETS`), gts and gts without a candidate.
+        size_gts, size_zero: per size bucket (:data:`~.counts.SIZE_BUCKETS`), gts and gts without a candidate.
         class_gts, class_zero: per class id, the same.
         candidates: candidate anchors per level (summed over gts).
         fewer_than_topk: gts with at least one candidate but fewer than topk.
@@ -180,8 +178,8 @@ class SettingTotals:
     levels: int
     images: int = 0
     gts: int = 0
-    size_gts: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
-    size_zero: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
+    size_gts: list[int] = field(default_factory=lambda: [0] * len(SIZE_BUCKETS))
+    size_zero: list[int] = field(default_factory=lambda: [0] * len(SIZE_BUCKETS))
     class_gts: dict[int, int] = field(default_factory=dict)
     class_zero: dict[int, int] = field(default_factory=dict)
     candidates: list[int] = field(default_factory=list)
@@ -335,10 +333,11 @@ def _add(t: SettingTotals, geo: GtGeometry, boxes: torch.Tensor, classes: torch.
     """Add a batch's geometry to the totals (``boxes``, ``classes``: the measured gts)."""
     total = geo.total  # (G,)
     zero = total == 0
-    sizes = size_bin(boxes)  # (G,)
+    sizes = size_bucket(xyxy_area(boxes))  # (G,)
     t.gts += int(total.numel())
-    t.size_gts = [a + b for a, b in zip(t.size_gts, torch.bincount(sizes, minlength=len(BUCKETS)).tolist())]
-    t.size_zero = [a + b for a, b in zip(t.size_zero, torch.bincount(sizes[zero], minlength=len(BUCKETS)).tolist())]
+    buckets = len(SIZE_BUCKETS)
+    t.size_gts = [a + b for a, b in zip(t.size_gts, torch.bincount(sizes, minlength=buckets).tolist())]
+    t.size_zero = [a + b for a, b in zip(t.size_zero, torch.bincount(sizes[zero], minlength=buckets).tolist())]
     for target, chosen in ((t.class_gts, classes), (t.class_zero, classes[zero])):
         ids, n = torch.unique(chosen, return_counts=True)
         for k, v in zip(ids.tolist(), n.tolist()):
@@ -373,19 +372,6 @@ def _exposed(geo: GtGeometry, ok: torch.Tensor, file_of: torch.Tensor, slot: tor
 
 
 @dataclass(frozen=True)
-class SizeCount:
-    """Gts of one size bucket and how many have no candidate."""
-
-    gts: int
-    zero: int
-
-    @property
-    def rate(self) -> float | None:
-        """``zero / gts`` (0..1), None without gts."""
-        return self.zero / self.gts if self.gts else None
-
-
-@dataclass(frozen=True)
 class CheckRow:
     """What the boxes allow under one setting, over every kept image.
 
@@ -394,8 +380,8 @@ class CheckRow:
         images: kept images measured; gts: their gts.
         zero_candidate: gts with no candidate anchor at any stride: no topk, alpha or beta gives
             them a positive.
-        by_size: :data:`BUCKETS` -> :class:`SizeCount`.
-        by_class: class id -> :class:`SizeCount`, in id order.
+        by_size: size bucket (:data:`~.counts.SIZE_BUCKETS`) -> its gts and those without a candidate.
+        by_class: class id -> the same, in id order.
         candidates_per_stride: candidate anchors per stride, summed over gts.
         fewer_than_topk: gts with 1..topk-1 candidates (their positives are capped below topk).
         beyond_reach: gts whose every candidate has a DFL target beyond reach (every box target
@@ -409,8 +395,8 @@ class CheckRow:
     images: int
     gts: int
     zero_candidate: int
-    by_size: dict[str, SizeCount]
-    by_class: dict[int, SizeCount]
+    by_size: dict[str, Count]
+    by_class: dict[int, Count]
     candidates_per_stride: dict[int, int]
     fewer_than_topk: int
     beyond_reach: int | None
@@ -428,17 +414,15 @@ class CheckRow:
 
     def outcome(self) -> Outcome:
         """What the zero-candidate gate looks at."""
-        return Outcome(self.gts, 0, 0, {k: v.gts for k, v in self.by_size.items()}, {b: 0 for b in BUCKETS},
-                       without_candidates=self.zero_candidate,
-                       bucket_without_candidates={k: v.zero for k, v in self.by_size.items()})
+        return Outcome(0, {}, without_candidates={None: Count(self.gts, self.zero_candidate), **self.by_size})
 
 
 def check_row(setting: CheckSetting, t: SettingTotals) -> CheckRow:
     """The finished row of one setting."""
     return CheckRow(
         setting=setting, images=t.images, gts=t.gts, zero_candidate=t.zero,
-        by_size={b: SizeCount(t.size_gts[i], t.size_zero[i]) for i, b in enumerate(BUCKETS)},
-        by_class={k: SizeCount(t.class_gts[k], t.class_zero.get(k, 0)) for k in sorted(t.class_gts)},
+        by_size={b: Count(t.size_gts[i], t.size_zero[i]) for i, b in enumerate(SIZE_BUCKETS)},
+        by_class={k: Count(t.class_gts[k], t.class_zero.get(k, 0)) for k in sorted(t.class_gts)},
         candidates_per_stride=dict(zip(setting.strides, t.candidates)), fewer_than_topk=t.fewer_than_topk,
         beyond_reach=t.beyond_reach, shared_anchors=t.shared_anchors, fully_shared=t.fully_shared,
         exposed=tuple(t.exposed))

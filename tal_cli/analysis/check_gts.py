@@ -21,8 +21,8 @@ from torch import Tensor
 
 from ..readers.verdicts import DROPPED, FileVerdict
 from .check import CheckSetting, FileCheck, letterbox_boxes, problem_key
+from .counts import size_bucket, xyxy_area
 from .geometry import AxisGrid, Span, candidate_runs, gt_geometry, inside_span
-from .sweep import size_bin
 
 #: Status codes, worst first: what a gt can get under a setting, from its box alone.
 NO_CANDIDATE, BEYOND_REACH, FEWER_THAN_TOPK, FINE, NOT_FINITE = range(5)
@@ -50,7 +50,7 @@ class FileGts:
         in_box: the centres strictly inside the gt's own box (None without the small-box floor):
             candidates outside it are candidates only through the floor.
         size: ``Tensor[N] int64``, the COCO size bucket of each letterboxed box
-            (:data:`~.sweep.SIZE_BINS`).
+            (:func:`~.counts.size_bucket`).
         status: ``Tensor[N] int64``, :data:`NO_CANDIDATE` ... :data:`NOT_FINITE` (the worst that applies).
     """
 
@@ -117,7 +117,7 @@ def file_gts(verdict: FileVerdict, setting: CheckSetting) -> FileGts:
     if geo.within_reach is not None:
         status[(total > 0) & (geo.within_reach.sum(1) == 0)] = BEYOND_REACH
     status[total == 0] = NO_CANDIDATE
-    size = size_bin(measured)
+    size = size_bucket(xyxy_area(measured))
     all_status = torch.full((n,), NOT_FINITE, dtype=torch.long)
     all_status[ok] = status
     return FileGts(

@@ -8,14 +8,14 @@ adds ``--max-zero-candidate-rate [BUCKET=]RATE`` (gts with no candidate anchor) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from ..core.errors import ConfigError
+from .counts import SIZE_BUCKETS, Count, size_bucket
 
 #: Exit code of ``tal assign`` / ``tal sweep`` / ``tal check`` when a gate is violated.
 EXIT_GATE = 3
-BUCKETS = ("small", "medium", "large")
 OPTIONS = {"zero_positive_rate": "--max-zero-positive-rate", "positives_per_gt": "--min-positives-per-gt",
            "zero_candidate_rate": "--max-zero-candidate-rate", "dropped_files": "--strict"}
 #: Rates of gts, per bucket or overall, and the words for them.
@@ -105,8 +105,8 @@ def _rate_gate(metric: str, raw: str) -> Gate:
     """``RATE`` or ``BUCKET=RATE`` of a rate option."""
     option = OPTIONS[metric]
     bucket, _, number = raw.rpartition("=")
-    if bucket and bucket not in BUCKETS:
-        raise ConfigError(f"{option} {raw}: unknown size bucket {bucket!r}; use {', '.join(BUCKETS)}")
+    if bucket and bucket not in SIZE_BUCKETS:
+        raise ConfigError(f"{option} {raw}: unknown size bucket {bucket!r}; use {', '.join(SIZE_BUCKETS)}")
     limit = _number(f"{option} {raw}", number)
     if not 0 <= limit <= 1:
         raise ConfigError(f"{option} {raw}: expected a rate in 0..1, got {limit:g}")
@@ -125,53 +125,45 @@ def _number(where: str, text: str) -> float:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the gates look at: gts, positives and gts without positives, overall and per bucket;
-    for ``tal check``, gts without candidates (overall and per bucket) and dropped files."""
+    """What the gates look at.
 
-    gts: int
+    Attributes:
+        positives: final positive anchors of the gts.
+        without_positives: gts and those without a positive: over all gts (key None, as a
+            gate without a bucket) and per size bucket.
+        without_candidates: the same for gts without a candidate anchor (``tal check``).
+        dropped: files ultralytics' loader drops (``tal check``).
+    """
+
     positives: int
-    without_positives: int
-    bucket_gts: dict[str, int]
-    bucket_without: dict[str, int]
-    without_candidates: int = 0
-    bucket_without_candidates: dict[str, int] | None = None
+    without_positives: Mapping[str | None, Count]
+    without_candidates: Mapping[str | None, Count] = field(default_factory=dict)
     dropped: int = 0
 
     def value(self, gate: Gate) -> float | None:
         if gate.metric == "positives_per_gt":
-            return self.positives / self.gts if self.gts else None
+            gts = self.without_positives.get(None, Count(0, 0)).gts
+            return self.positives / gts if gts else None
         if gate.metric == "dropped_files":
             return float(self.dropped)
-        if gate.metric == "zero_candidate_rate":
-            overall, buckets = self.without_candidates, self.bucket_without_candidates or {}
-        else:
-            overall, buckets = self.without_positives, self.bucket_without
-        gts = self.bucket_gts.get(gate.bucket, 0) if gate.bucket else self.gts
-        without = buckets.get(gate.bucket, 0) if gate.bucket else overall
-        return without / gts if gts else None
-
-
-def size_bucket(width: float, height: float) -> str:
-    """COCO size bucket of a box in network pixels: small < 32², medium < 96², else large."""
-    area = width * height
-    return "small" if area < 32.0**2 else ("medium" if area < 96.0**2 else "large")
+        counts = self.without_candidates if gate.metric == "zero_candidate_rate" else self.without_positives
+        return counts.get(gate.bucket, Count(0, 0)).rate
 
 
 def outcome_of_gts(rows: Sequence) -> Outcome:
     """From ``tal assign``'s :class:`~tal_cli.views.report.GtRow` list."""
-    gts = {b: 0 for b in BUCKETS}
-    without = {b: 0 for b in BUCKETS}
+    gts, without = [0] * len(SIZE_BUCKETS), [0] * len(SIZE_BUCKETS)
     for r in rows:
-        b = size_bucket(r.width, r.height)
+        b = size_bucket(r.width * r.height)
         gts[b] += 1
         without[b] += r.positives == 0
-    return Outcome(len(rows), sum(r.positives for r in rows), sum(without.values()), gts, without)
+    counts = {name: Count(gts[i], without[i]) for i, name in enumerate(SIZE_BUCKETS)}
+    return Outcome(sum(r.positives for r in rows), {None: Count(len(rows), sum(without)), **counts})
 
 
 def outcome_of_row(row) -> Outcome:
     """From a :class:`~tal_cli.analysis.sweep.SweepRow`."""
-    return Outcome(row.gts, row.positives, row.gts_without_positives,
-                   {k: v.gts for k, v in row.by_size.items()}, {k: v.without_positives for k, v in row.by_size.items()})
+    return Outcome(row.positives, {None: Count(row.gts, row.gts_without_positives), **row.by_size})
 
 
 def check(gates: Sequence[Gate], outcome: Outcome, subject: str) -> list[GateResult]:

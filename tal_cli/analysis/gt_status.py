@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ..core.assignment import Assignment
-from .sweep import size_bin
+from .counts import size_bucket, xyxy_area
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class GtStatus:
         image: ``Tensor[G] int64``, index into ``images`` of each gt.
         slot: ``Tensor[G] int64``, the gt's slot in its image (``tal assign``'s gt index).
         cls: ``Tensor[G] int64``, class id.
-        size: ``Tensor[G] int64``, size class (0 small, 1 medium, 2 large; :data:`~tal_cli.analysis.sweep.SIZE_BINS`).
+        size: ``Tensor[G] int64``, size bucket (0 small, 1 medium, 2 large;
+            :func:`~tal_cli.analysis.counts.size_bucket`).
         width, height: ``Tensor[G] float64``, letterboxed box size, px.
         positives: ``Tensor[S, G] int64``, final positives of each gt under each setting.
     """
@@ -131,5 +132,5 @@ class GtCounts:
             torch.stack([cat(p) for p in self._positives]) if self._positives else torch.zeros(0, 0, dtype=torch.long)
         )
         return GtStatus(tuple(self._images), cat(self._image), cat(self._slot), cat(self._cls),
-                        size_bin(boxes) if boxes.numel() else torch.zeros(0, dtype=torch.long),
+                        size_bucket(xyxy_area(boxes)),
                         boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1], positives)

@@ -12,7 +12,6 @@ setting (``summary`` and ``gts`` of :func:`tal_cli.views.report.build_report`).
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,10 +23,7 @@ from ..core.errors import TalError
 from ..core.losses import Gains, HeadBatch
 from ..core.settings import AssignerSettings
 from ..readers.scene import Scene, batch_inputs
-
-#: Size classes of gts by area in network-input px (the letterboxed box), as COCO:
-#: small < 32², medium < 96², large otherwise.
-SIZE_BINS: tuple[tuple[str, float], ...] = (("small", 32.0**2), ("medium", 96.0**2), ("large", math.inf))
+from .counts import SIZE_BUCKETS, Count, size_bucket, xyxy_area
 
 #: Most scenes per assigner call.
 MAX_BATCH = 16
@@ -70,19 +66,6 @@ class PerGt:
 
 
 @dataclass(frozen=True)
-class SizeStats:
-    """Gts of one size class and how many of them ended without a positive."""
-
-    gts: int
-    without_positives: int
-
-    @property
-    def rate(self) -> float | None:
-        """``without_positives / gts`` (0..1), None without gts."""
-        return self.without_positives / self.gts if self.gts else None
-
-
-@dataclass(frozen=True)
 class ClassStats:
     """One class under one setting (``tal sweep --by-class``).
 
@@ -115,8 +98,8 @@ class SweepRow:
         positives_per_gt: mean / median / max of each gt's positive count.
         gts_without_positives: gts with no positive; zero_positive_rate: that over ``gts`` (0..1,
             None without gts).
-        by_size: ``small`` / ``medium`` / ``large`` (:data:`SIZE_BINS`, area of the letterboxed
-            box in network px) -> :class:`SizeStats`.
+        by_size: ``small`` / ``medium`` / ``large`` (:func:`~tal_cli.analysis.counts.size_bucket`
+            of the letterboxed box in network px) -> gts and those without positives.
         contested_anchors: anchors selected by more than one gt.
         handed_anchors: positives handed to a gt that did not select them (conflict rule ``all-gts``).
         mean_iou: mean IoU ``u`` of the positives with their gt (None without positives).
@@ -139,7 +122,7 @@ class SweepRow:
     positives_per_gt: PerGt
     gts_without_positives: int
     zero_positive_rate: float | None
-    by_size: dict[str, SizeStats]
+    by_size: dict[str, Count]
     contested_anchors: int
     handed_anchors: int
     mean_iou: float | None
@@ -173,8 +156,8 @@ class _Totals:
         self.images = self.gts = self.positives = self.contested = self.handed = 0
         self.iou_sum = self.score_sum = self.target_scores_sum = 0.0
         self.counts: list[torch.Tensor] = []  # positives per gt, per batch
-        self.size_gts = torch.zeros(len(SIZE_BINS), dtype=torch.long)
-        self.size_zero = torch.zeros(len(SIZE_BINS), dtype=torch.long)
+        self.size_gts = torch.zeros(len(SIZE_BUCKETS), dtype=torch.long)
+        self.size_zero = torch.zeros(len(SIZE_BUCKETS), dtype=torch.long)
         self.cls: dict[str, torch.Tensor] = {}  # per-class sums, grown as ids appear
         self.inter = self.union = 0
 
@@ -187,14 +170,6 @@ class _Totals:
             cur = torch.cat((cur, torch.zeros(add.numel() - cur.numel(), dtype=dtype)))
         cur[: add.numel()] += add
         self.cls[name] = cur
-
-
-def size_bin(boxes: torch.Tensor) -> torch.Tensor:
-    """Size class index (0 small, 1 medium, 2 large) of ``Tensor[N, 4] xyxy px`` boxes; area in float64."""
-    b = boxes.double()
-    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    limits = torch.tensor([limit for _, limit in SIZE_BINS[:-1]], dtype=torch.float64)
-    return torch.bucketize(area, limits, right=True)
 
 
 def _median(sorted_values: torch.Tensor) -> float:
@@ -228,8 +203,8 @@ def _accumulate(t: _Totals, a, sizes: torch.Tensor, classes: torch.Tensor, first
         counts = torch.zeros(0, dtype=torch.long)
     t.counts.append(counts)
     zero = counts == 0
-    t.size_gts += torch.bincount(sizes, minlength=len(SIZE_BINS))
-    t.size_zero += torch.bincount(sizes[zero], minlength=len(SIZE_BINS))
+    t.size_gts += torch.bincount(sizes, minlength=len(SIZE_BUCKETS))
+    t.size_zero += torch.bincount(sizes[zero], minlength=len(SIZE_BUCKETS))
     t.contested += int((a.choosers > 1).sum())
     t.handed += int(a.handed.sum())
     pos_iou, pos_score = a.positive_iou[fg].double(), a.target_score[fg].double()
@@ -259,7 +234,7 @@ def _finish(t: _Totals, setting: SweepSetting, settings: AssignerSettings, skipp
     per_gt = (PerGt(t.positives / t.gts, _median(sorted_counts), int(sorted_counts[-1])) if t.gts
               else PerGt(None, None, None))
     zero = int((counts == 0).sum())
-    by_size = {name: SizeStats(int(t.size_gts[i]), int(t.size_zero[i])) for i, (name, _) in enumerate(SIZE_BINS)}
+    by_size = {name: Count(int(t.size_gts[i]), int(t.size_zero[i])) for i, name in enumerate(SIZE_BUCKETS)}
 
     def cls_value(name: str, k: int) -> float:
         v = t.cls.get(name)
@@ -347,7 +322,7 @@ def sweep(
             first_batch[0] = False
         if n_images[0] + len(batch) >= 1 << (63 - _ANCHOR_BITS - _GT_BITS):
             raise TalError("too many images for one sweep")
-        sizes = torch.cat([size_bin(s.gt_boxes) for s in batch])
+        sizes = torch.cat([size_bucket(xyxy_area(s.gt_boxes)) for s in batch])
         classes = torch.cat([s.gt_classes for s in batch])
         inputs = batch_inputs(batch)
         first_keys = None

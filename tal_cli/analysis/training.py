@@ -22,15 +22,16 @@ from torch import Tensor
 
 from ..core.assignment import Assignment
 from ..core.settings import AssignerSettings
+from .counts import SIZE_BUCKETS, Count, size_bucket
 from .reasons import REASONS, no_positive_reasons
-from .sweep import SIZE_BINS, PerGt, SizeStats
+from .sweep import PerGt
 
 #: Size buckets of gts, in network-input pixels after augmentation (the boxes the loss gives
-#: the assigner): COCO's by area (:data:`~tal_cli.analysis.sweep.SIZE_BINS`), and two
+#: the assigner): COCO's by area (:func:`~tal_cli.analysis.counts.size_bucket`), and two
 #: sub-stride ones by the longer side. A gt counts in one COCO bucket and in every side
 #: bucket it fits (``lt8px`` gts are also ``lt16px`` and ``small``).
 BUCKETS: tuple[tuple[str, str], ...] = (
-    ("small", "area < 32² px"), ("medium", "32² <= area < 96² px"), ("large", "area >= 96² px"),
+    *zip(SIZE_BUCKETS, ("area < 32² px", "32² <= area < 96² px", "area >= 96² px")),
     ("lt16px", "longer side < 16 px"), ("lt8px", "longer side < 8 px"),
 )
 _SIDE_LIMITS = (16.0, 8.0)
@@ -75,10 +76,9 @@ def gt_buckets(gt_bboxes: Tensor) -> Tensor:
     """
     boxes = gt_bboxes.to(_float_dtype(gt_bboxes.device))
     w, h = boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]  # (B, M)
-    area, longer = w * h, torch.maximum(w, h)
-    (_, small), (_, medium), _ = SIZE_BINS
-    out = [area < small, (area >= small) & (area < medium), area >= medium]
-    out += [longer < limit for limit in _SIDE_LIMITS]
+    size = size_bucket(w * h)  # (B, M)
+    out = [size == i for i in range(len(SIZE_BUCKETS))]
+    out += [torch.maximum(w, h) < limit for limit in _SIDE_LIMITS]
     return torch.stack(out)
 
 
@@ -140,9 +140,9 @@ class Counts:
         ints = dict(zip(INT_FIELDS, self.ints.tolist()))
         hist = self.hist.tolist()
         gts = ints["gts"]
-        by_size = {name: SizeStats(ints[f"gts_{name}"], ints[f"without_{name}"]) for name, _ in BUCKETS}
+        by_size = {name: Count(ints[f"gts_{name}"], ints[f"without_{name}"]) for name, _ in BUCKETS}
         pairs = zip(self.class_gts.tolist(), self.class_without.tolist())
-        by_class = {c: SizeStats(g, z) for c, (g, z) in enumerate(pairs) if g}
+        by_class = {c: Count(g, z) for c, (g, z) in enumerate(pairs) if g}
         rerun = None
         if ints["rerun_batches"]:
             rerun = RerunStats(ints["rerun_batches"], ints["rerun_gts"], ints["rerun_without_positives"],
@@ -422,8 +422,8 @@ class EpochRecord:
     contested: int | None
     handed: int | None
     target_score_sum: float
-    by_size: dict[str, SizeStats]
-    by_class: dict[int, SizeStats]
+    by_size: dict[str, Count]
+    by_class: dict[int, Count]
     rerun: RerunStats | None = None
     worst_images: tuple[ImageStat, ...] = ()
 

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from ..analysis.check import BUCKETS, CheckRow, ExposedGt, FileCheck, SizeCount
-from ..analysis.sweep import SIZE_BINS, rounded
+from ..analysis.check import CheckRow, ExposedGt, FileCheck
+from ..analysis.counts import SIZE_BINS, SIZE_BUCKETS, Count
+from ..analysis.sweep import rounded
 from ..readers.paths import display_path
 from ..readers.verdicts import DROPPED
 
@@ -77,7 +78,7 @@ def never_table(rows: Sequence[CheckRow]) -> Table:
     """Gts with no candidate anchor at any stride, per setting: overall and by size (:data:`NEVER_TITLE`)."""
     table = Table(header_style="bold")
     for name, justify in (("setting", "left"), ("gts", "right"), ("no\ncandidate", "right"),
-                          *((name, "right") for name in BUCKETS)):
+                          *((name, "right") for name in SIZE_BUCKETS)):
         table.add_column(name, justify=justify, overflow="fold")
     for r in rows:
         table.add_row(r.label, str(r.gts), _count_rate(r.zero_candidate, r.gts),
@@ -109,10 +110,10 @@ def class_table(rows: Sequence[CheckRow], names: dict[int, str]) -> Table:
     classes = sorted({c for r in rows for c in r.by_class})
     first = rows[0].by_class if rows else {}
     for c in classes:
-        counts = [r.by_class.get(c, SizeCount(0, 0)) for r in rows]
+        counts = [r.by_class.get(c, Count(0, 0)) for r in rows]
         table.add_row(
             f"{c} {names[c]}" if c in names else str(c),
-            str(first.get(c, SizeCount(0, 0)).gts),
+            str(first.get(c, Count(0, 0)).gts),
             *(_count_rate(s.zero, s.gts) for s in counts),
             style="red" if any(s.zero for s in counts) else None,
         )
@@ -240,7 +241,7 @@ def csv_columns(rows: Sequence[CheckRow]) -> list[str]:
     strides = rows[0].setting.strides if rows else ()
     return ["imgsz_h", "imgsz_w", "variant", "small_box_floor", "topk", "reg_max", "images", "gts",
             "zero_candidate", "zero_candidate_rate",
-            *(f"{b}_{what}" for b in BUCKETS for what in ("gts", "zero_candidate", "rate")),
+            *(f"{b}_{what}" for b in SIZE_BUCKETS for what in ("gts", "zero_candidate", "rate")),
             "fewer_than_topk", "beyond_reach", "shared_anchors", "fully_shared",
             *(f"candidates_stride_{s}" for s in strides)]
 
@@ -252,7 +253,7 @@ def csv_rows(rows: Sequence[CheckRow]) -> list[list[object]]:
         s = r.setting
         cells = [s.imgsz[0], s.imgsz[1], s.variant, s.floor_side is not None, s.topk, s.reg_max, r.images, r.gts,
                  r.zero_candidate, rounded(r.zero_candidate_rate)]
-        for b in BUCKETS:
+        for b in SIZE_BUCKETS:
             v = r.by_size[b]
             cells += [v.gts, v.zero, rounded(v.rate)]
         cells += [r.fewer_than_topk, r.beyond_reach, r.shared_anchors, r.fully_shared,

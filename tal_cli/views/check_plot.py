@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..analysis.check import CheckRow, SizeCount
+from ..analysis.check import CheckRow
+from ..analysis.counts import Count
 from .plot import (
     GRID,
     INK,
@@ -56,7 +57,7 @@ def check_chart(rows: Sequence[CheckRow], names: dict[int, str], title: str = "t
     header_h = 118
     axis_h = 44
     classes = sorted({c for r in rows for c in r.by_class},
-                     key=lambda c: (-max((r.by_class.get(c, SizeCount(0, 0)).rate or 0) for r in rows), c))
+                     key=lambda c: (-max((r.by_class.get(c, Count(0, 0)).rate or 0) for r in rows), c))
     shown = classes[:MAX_CLASSES]
     class_names = [names.get(c, str(c)) for c in shown]
     name_w = max([width(t, f_small) for t in class_names] + [60]) + 12
@@ -125,7 +126,7 @@ def check_chart(rows: Sequence[CheckRow], names: dict[int, str], title: str = "t
         for i, (c, name) in enumerate(zip(shown, class_names)):
             y = top + (i + 1) * cell_h
             d.text((x2, y + 3), name, fill=INK, font=f_small)
-            gts = max(r.by_class.get(c, SizeCount(0, 0)).gts for r in rows)
+            gts = max(r.by_class.get(c, Count(0, 0)).gts for r in rows)
             text = str(gts)
             d.text((x2 + name_w + gts_w - 8 - width(text, f_small), y + 3), text, fill=INK, font=f_small)
             for j, r in enumerate(rows):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..analysis.sweep import SIZE_BINS, SweepRow
+from ..analysis.counts import SIZE_BUCKETS
+from ..analysis.sweep import SweepRow
 
 RGB = tuple[int, int, int]
 
@@ -110,7 +111,7 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
     d.line((lx + 18, ly + 1, lx + 18, ly + 13), fill=MAX_WHISKER, width=2)
     d.text((lx + 24, ly), "max", fill=MUTED, font=f_small)
     lx = x2
-    for name, colour in (("all gts", ZERO_ALL), *((k, ZERO_SIZES[k]) for k, _ in SIZE_BINS)):
+    for name, colour in (("all gts", ZERO_ALL), *((k, ZERO_SIZES[k]) for k in SIZE_BUCKETS)):
         d.rectangle((lx, ly + 2, lx + 14, ly + 12), fill=colour)
         d.text((lx + 19, ly), name, fill=MUTED, font=f_small)
         lx += 19 + width(name, f_small) + 14
@@ -153,7 +154,7 @@ def sweep_chart(rows: Sequence[SweepRow], title: str = "tal sweep", subtitle: st
             d.text((max(xm, xmax, xmed) + 8, cy - 9), text, fill=INK, font=f_small)
         # Zero-positive rates: all gts, then each size class.
         bars = [("all", row.zero_positive_rate, row.gts_without_positives, row.gts, ZERO_ALL)]
-        bars += [(k, s.rate, s.without_positives, s.gts, ZERO_SIZES[k]) for k, s in row.by_size.items()]
+        bars += [(k, s.rate, s.zero, s.gts, ZERO_SIZES[k]) for k, s in row.by_size.items()]
         bh, bgap = 12, 3
         by = y + (row_h - (len(bars) * bh + (len(bars) - 1) * bgap)) // 2
         for name, rate, zero, total, colour in bars:

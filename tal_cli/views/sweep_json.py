@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..analysis.sweep import SIZE_BINS, SweepRow, rounded
+from ..analysis.counts import SIZE_BINS, SIZE_BUCKETS
+from ..analysis.sweep import SweepRow, rounded
 
 SCHEMA = "tal.sweep/1"
 
@@ -21,7 +22,7 @@ def row_to_json(row: SweepRow, names: dict[int, str] | None = None, by_class: bo
         "positives_per_gt": {"mean": rounded(row.positives_per_gt.mean), "median": row.positives_per_gt.median,
                              "max": row.positives_per_gt.max},
         "gts_without_positives": row.gts_without_positives, "zero_positive_rate": rounded(row.zero_positive_rate),
-        "by_size": {name: {"gts": v.gts, "without_positives": v.without_positives, "rate": rounded(v.rate)}
+        "by_size": {name: {"gts": v.gts, "without_positives": v.zero, "rate": rounded(v.rate)}
                     for name, v in row.by_size.items()},
         "contested_anchors": row.contested_anchors, "handed_anchors": row.handed_anchors,
         "mean_iou": rounded(row.mean_iou), "mean_target_score": rounded(row.mean_target_score),
@@ -68,7 +69,7 @@ CSV_COLUMNS = (
     "topk", "alpha", "beta", "variant", "small_box_floor", "images", "skipped", "gts", "positives",
     "positives_per_gt_mean", "positives_per_gt_median", "positives_per_gt_max", "gts_without_positives",
     "zero_positive_rate",
-    *(f"{name}_{what}" for name, _ in SIZE_BINS for what in ("gts", "without_positives", "rate")),
+    *(f"{name}_{what}" for name in SIZE_BUCKETS for what in ("gts", "without_positives", "rate")),
     "contested_anchors", "handed_anchors", "mean_iou", "mean_target_score", "target_scores_sum", "jaccard_vs_first",
     "loss_box", "loss_cls", "loss_dfl", "loss_l1",
 )

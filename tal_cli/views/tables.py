@@ -287,7 +287,7 @@ def sweep_table(rows: Sequence[SweepRow], width: int | None = None) -> FittedTab
         *(
             Column(
                 f"{name}\n({s.gts} gts)",
-                [_count_pct(r.by_size[name].without_positives, r.by_size[name].gts) for r in rows],
+                [_count_pct(r.by_size[name].zero, r.by_size[name].gts) for r in rows],
                 1,
             )
             for name, s in sizes.items()

@@ -50,7 +50,7 @@ def _series(records: Sequence[EpochRecord]) -> tuple[dict[str, Points], dict[str
         for name, _ in BUCKETS:
             s = r.by_size[name]
             if s.gts:
-                rates[name].append((r.epoch, 100 * s.without_positives / s.gts))
+                rates[name].append((r.epoch, 100 * s.zero / s.gts))
     return {k: v for k, v in rates.items() if v}, {k: v for k, v in per_gt.items() if v}
 
 

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from ..analysis.counts import Count
 from ..analysis.reasons import REASONS
-from ..analysis.sweep import PerGt, SizeStats
+from ..analysis.sweep import PerGt
 from ..analysis.training import BUCKETS, EpochRecord, ImageStat, RerunStats, RunInfo, TrainRecord
 from ..core.errors import InputFileError
 from ..core.settings import AssignerSettings
@@ -41,8 +42,8 @@ def _round(x: float | None, nd: int = 6) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def _size_json(s: SizeStats) -> dict[str, object]:
-    return {"gts": s.gts, "without_positives": s.without_positives, "rate": _round(s.rate)}
+def _size_json(s: Count) -> dict[str, object]:
+    return {"gts": s.gts, "without_positives": s.zero, "rate": _round(s.rate)}
 
 
 def record_to_json(r: EpochRecord) -> dict[str, object]:
@@ -62,8 +63,8 @@ def record_to_json(r: EpochRecord) -> dict[str, object]:
     }
 
 
-def _size(d: dict) -> SizeStats:
-    return SizeStats(int(d["gts"]), int(d["without_positives"]))
+def _size(d: dict) -> Count:
+    return Count(int(d["gts"]), int(d["without_positives"]))
 
 
 def _opt_int(x: object) -> int | None:
@@ -166,7 +167,7 @@ def csv_rows(records: Sequence[EpochRecord]) -> list[list[str]]:
         }
         for name, _ in BUCKETS:
             values[f"gts_{name}"] = r.by_size[name].gts
-            values[f"without_{name}"] = r.by_size[name].without_positives
+            values[f"without_{name}"] = r.by_size[name].zero
         if re is not None:
             values.update({"rerun_batches": re.batches, "rerun_gts": re.gts,
                            "rerun_without_positives": re.without_positives,

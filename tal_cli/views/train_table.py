@@ -12,8 +12,8 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
+from ..analysis.counts import Count
 from ..analysis.reasons import REASONS
-from ..analysis.sweep import SizeStats
 from ..analysis.training import BUCKETS, EpochRecord, RunInfo
 from ..core.settings import AssignerSettings
 from ..readers.paths import display_path
@@ -22,8 +22,8 @@ from ..readers.paths import display_path
 BUCKET_HEADS = {"small": "small", "medium": "medium", "large": "large", "lt16px": "<16 px", "lt8px": "<8 px"}
 
 
-def _pct(stats: SizeStats) -> str:
-    return "-" if not stats.gts else f"{100 * stats.without_positives / stats.gts:.1f}%"
+def _pct(stats: Count) -> str:
+    return "-" if not stats.gts else f"{100 * stats.zero / stats.gts:.1f}%"
 
 
 def _f(x: float | None, fmt: str) -> str:
@@ -74,7 +74,7 @@ def zero_table(records: Sequence[EpochRecord], branch: str) -> Table:
     for name in ("epoch", "gts", "all", *(BUCKET_HEADS[n] for n, _ in BUCKETS)):
         table.add_column(name, justify="right", overflow="fold")
     for r in records:
-        table.add_row(str(r.epoch), str(r.gts), _pct(SizeStats(r.gts, r.gts_without_positives)),
+        table.add_row(str(r.epoch), str(r.gts), _pct(Count(r.gts, r.gts_without_positives)),
                       *(_pct(r.by_size[n]) for n, _ in BUCKETS),
                       style="red" if r.gts_without_positives else None)
     return table
@@ -120,7 +120,7 @@ def worst_table(record: EpochRecord, limit: int) -> Table:
         table.add_column(name, justify="right", overflow="fold")
     for w in record.worst_images[:limit]:
         table.add_row(str(display_path(Path(w.file))), str(w.gts), str(w.without_positives),
-                      _pct(SizeStats(w.gts, w.without_positives)))
+                      _pct(Count(w.gts, w.without_positives)))
     return table
 
 
@@ -131,6 +131,6 @@ def class_table(record: EpochRecord, names: Mapping[int, str]) -> Table:
     for name in ("gts", "no pos", "share"):
         table.add_column(name, justify="right", overflow="fold")
     for c, s in sorted(record.by_class.items()):
-        table.add_row(f"{c} {names[c]}" if c in names else str(c), str(s.gts), str(s.without_positives), _pct(s),
-                      style="red" if s.without_positives else None)
+        table.add_row(f"{c} {names[c]}" if c in names else str(c), str(s.gts), str(s.zero), _pct(s),
+                      style="red" if s.zero else None)
     return table

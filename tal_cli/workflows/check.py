@@ -316,7 +316,7 @@ def _gate_results(
     per_setting = [g for g in gates if g.metric != "dropped_files"]
     once = [g for g in gates if g.metric == "dropped_files"]
     results = [r for row in rows for r in check(per_setting, row.outcome(), f"setting {row.label}")]
-    results += check(once, Outcome(0, 0, 0, {}, {}, dropped=dropped), description)
+    results += check(once, Outcome(0, {}, dropped=dropped), description)
     return tuple(results)
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tal_cli.analysis.gates import EXIT_GATE, Gate, Outcome, parse_gates, size_bucket
+from tal_cli.analysis.counts import Count
+from tal_cli.analysis.gates import EXIT_GATE, Gate, Outcome, outcome_of_gts, parse_gates
 from tal_cli.core.errors import ConfigError
 
 from ..clirun import run
@@ -39,15 +40,27 @@ def test_parse_errors(zero: list[str], minimum: list[str], message: str) -> None
 
 def test_outcome_values_and_buckets() -> None:
     # 10 gts, 4 small of which 3 have no positive, 25 positives
-    o = Outcome(10, 25, 3, {"small": 4, "medium": 6, "large": 0}, {"small": 3, "medium": 0, "large": 0})
+    o = Outcome(25, {None: Count(10, 3), "small": Count(4, 3), "medium": Count(6, 0), "large": Count(0, 0)})
     assert o.value(Gate("zero_positive_rate", 0.1)) == 0.3
     assert o.value(Gate("zero_positive_rate", 0.1, "small")) == 0.75
     assert o.value(Gate("zero_positive_rate", 0.1, "large")) is None  # no gts: nothing to judge
     assert o.value(Gate("positives_per_gt", 3)) == 2.5
     assert not Gate("zero_positive_rate", 0.25).passes(0.3) and Gate("zero_positive_rate", 0.3).passes(0.3)
     assert Gate("positives_per_gt", 2.5).passes(2.5) and not Gate("positives_per_gt", 3).passes(2.5)
-    assert (size_bucket(31, 33), size_bucket(32, 32), size_bucket(95, 97), size_bucket(96, 96)) == (
-        "small", "medium", "medium", "large")
+    assert Outcome(0, {}).value(Gate("positives_per_gt", 3)) is None  # no gts at all
+
+
+def test_outcome_of_gts_buckets_by_area() -> None:
+    """``tal assign``'s rows are bucketed by width x height, 32² exactly being medium."""
+    class Row:
+        def __init__(self, w: float, h: float, positives: int) -> None:
+            self.width, self.height, self.positives = w, h, positives
+
+    rows = [Row(31, 33, 0), Row(32, 32, 2), Row(95, 97, 0), Row(96, 96, 1), Row(4, 4, 3)]
+    o = outcome_of_gts(rows)
+    assert o.positives == 6
+    assert o.without_positives == {None: Count(5, 2), "small": Count(2, 1), "medium": Count(2, 1),
+                                   "large": Count(1, 0)}
 
 
 def test_assign_gate_passes() -> None:
@@ -123,8 +136,8 @@ def test_zero_candidate_and_strict_values_and_messages() -> None:
     from tal_cli.analysis.gates import GateResult
 
     # 20 gts, 8 small of which 2 have no candidate; 3 files dropped
-    o = Outcome(20, 0, 0, {"small": 8, "medium": 12, "large": 0}, {}, without_candidates=2,
-                bucket_without_candidates={"small": 2, "medium": 0, "large": 0}, dropped=3)
+    o = Outcome(0, {}, without_candidates={None: Count(20, 2), "small": Count(8, 2), "medium": Count(12, 0),
+                                          "large": Count(0, 0)}, dropped=3)
     rate, small, large = (Gate("zero_candidate_rate", 0.05), Gate("zero_candidate_rate", 0.2, "small"),
                           Gate("zero_candidate_rate", 0.2, "large"))
     assert (o.value(rate), o.value(small), o.value(large)) == (0.1, 0.25, None)

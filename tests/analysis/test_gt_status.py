@@ -51,5 +51,5 @@ def test_counts_add_up_to_the_sweep_rows() -> None:
         assert int(status.positives[k].sum()) == row.positives
         assert int((status.positives[k] == 0).sum()) == row.gts_without_positives
         by_size = torch.bincount(status.size[status.positives[k] == 0], minlength=3).tolist()
-        assert by_size == [row.by_size[n].without_positives for n in ("small", "medium", "large")]
+        assert by_size == [row.by_size[n].zero for n in ("small", "medium", "large")]
     assert status.zero_per_image().sum(1).tolist() == [r.gts_without_positives for r in rows]

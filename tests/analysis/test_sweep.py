@@ -20,7 +20,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from tal_cli.analysis.sweep import SIZE_BINS, settings_grid, size_bin, sweep
+from tal_cli.analysis.counts import SIZE_BINS, size_bucket, xyxy_area
+from tal_cli.analysis.sweep import settings_grid, sweep
 from tal_cli.cli import expand_list_options
 from tal_cli.readers.config import load_config
 from tal_cli.readers.scene import assign_scenes
@@ -164,7 +165,7 @@ def test_dataset_shape(dataset: Path, scenes: list) -> None:
     assert len(scenes) == 49  # nopreds.png is skipped
     assert sum(s.num_gts == 0 for s in scenes) == 1  # background.png
     assert {s.head.num_classes for s in scenes} == {1, 8}  # two batch groups
-    bins = {int(i) for s in scenes for i in size_bin(s.gt_boxes)}
+    bins = {int(i) for s in scenes for i in size_bucket(xyxy_area(s.gt_boxes))}
     assert bins == {0, 1, 2}  # small, medium and large gts
 
 

@@ -52,6 +52,13 @@ def test_buckets_by_hand() -> None:
     assert got == expected
 
 
+def test_a_box_of_unknown_area_is_large_as_everywhere() -> None:
+    """A NaN area lands in ``large`` (:func:`~tal_cli.analysis.counts.size_bucket`), so the COCO
+    buckets still add up to the gts."""
+    boxes = torch.tensor([[[0, 0, float("nan"), 4], [0, 0, 2, 2]]])
+    assert gt_buckets(boxes)[:3, 0].T.tolist() == [[False, False, True], [True, False, False]]
+
+
 def test_histogram_stats_by_hand() -> None:
     hist = [0] * HIST_BINS
     hist[0], hist[2], hist[3] = 1, 2, 1  # counts 0, 2, 2, 3

@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-from tal_cli.analysis.check import CheckRow, SizeCount, check_row, check_settings, measure
+from tal_cli.analysis.check import CheckRow, check_row, check_settings, measure
+from tal_cli.analysis.counts import Count
 from tal_cli.core.settings import AssignerSettings
 from tal_cli.readers.labels import Labels
 from tal_cli.readers.verdicts import KEPT, FileVerdict
@@ -37,7 +38,7 @@ def rows() -> list[CheckRow]:
     out = [check_row(s, t) for s, t in zip(settings, m.totals)]
     # numbers as wide as a COCO-sized run would print
     big = out[0]
-    return out + [CheckRow(big.setting, 118287, 860001, 123456, {k: SizeCount(860001, 123456) for k in big.by_size},
+    return out + [CheckRow(big.setting, 118287, 860001, 123456, {k: Count(860001, 123456) for k in big.by_size},
                            big.by_class, big.candidates_per_stride, 400000, 12345, 9999999, 100000, big.exposed)]
 
 

@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from tal_cli.analysis.sweep import PerGt, SizeStats
+from tal_cli.analysis.counts import Count
+from tal_cli.analysis.sweep import PerGt
 from tal_cli.views.html.encode import unpack
 from tal_cli.views.html.train_page import rich_cells, train_page
 from tal_cli.views.train_table import zero_table
@@ -170,7 +171,7 @@ def test_gts_without_any_and_no_epoch(tmp_path) -> None:
     empty = make_record(1)
     empty = type(empty)(**{**empty.__dict__, "gts": 0, "gts_without_positives": 0, "positives": 0,
                            "positives_per_gt": PerGt(None, None, None), "by_class": {},
-                           "by_size": {k: SizeStats(0, 0) for k in empty.by_size}, "worst_images": ()})
+                           "by_size": {k: Count(0, 0) for k in empty.by_size}, "worst_images": ()})
     data = page_data_text(train_page(make_run(), [empty], "r.json", ["one2many"]))
     b = data["branches"][0]
     assert b["rates"] == {} and b["per_gt"] == {"mean": [None], "median": [None]} and b["worst"] == [[]]

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from tal_cli.analysis.counts import Count
 from tal_cli.analysis.reasons import REASONS
-from tal_cli.analysis.sweep import PerGt, SizeStats
+from tal_cli.analysis.sweep import PerGt
 from tal_cli.analysis.training import BUCKETS, EpochRecord, ImageStat, RerunStats, RunInfo
 from tal_cli.core.settings import AssignerSettings
 from tal_cli.views.train_chart import RATE_COLOURS, _epoch_ticks, train_chart
@@ -43,8 +44,8 @@ def make_record(epoch: int, branch: str = "one2many", rerun: bool = True, gts: i
         epoch=epoch, branch=branch, batches=3, images=48, gts=gts, gts_without_positives=zero,
         positives=gts * 2 + epoch, positives_per_gt=PerGt((gts * 2 + epoch) / gts, 2.0, 7), contested=5 + epoch,
         handed=epoch % 2, target_score_sum=12.5 + epoch,
-        by_size={name: SizeStats(*sizes[name]) for name, _ in BUCKETS},
-        by_class={0: SizeStats(25, zero), 1: SizeStats(15, 0)},
+        by_size={name: Count(*sizes[name]) for name, _ in BUCKETS},
+        by_class={0: Count(25, zero), 1: Count(15, 0)},
         rerun=RerunStats(3, gts, zero, {"no_candidate": 0, "zero_metric": zero, "conflict": 0, "topk2": 0}, 2, 30, 0)
         if rerun else None,
         worst_images=(ImageStat("images/a.jpg", 9, min(zero, 4)), ImageStat("images/b.jpg", 3, 1)))
@@ -95,7 +96,7 @@ def test_csv_rows() -> None:
     second = dict(zip(CSV_COLUMNS, rows[1]))
     assert second["rerun_batches"] == "" and second["reason_conflict"] == ""
     nothing = EpochRecord(1, "one2many", 0, 0, 0, 0, 0, PerGt(None, None, None), None, None, 0.0,
-                          {n: SizeStats(0, 0) for n, _ in BUCKETS}, {})
+                          {n: Count(0, 0) for n, _ in BUCKETS}, {})
     unknown = dict(zip(CSV_COLUMNS, csv_rows([nothing])[0]))
     assert unknown["contested"] == "" and unknown["zero_positive_rate"] == "" and unknown["positives_per_gt_mean"] == ""
 
@@ -126,6 +127,6 @@ def test_chart_of_one_epoch_and_of_no_gts() -> None:
     img = train_chart([make_record(1)])
     assert img.mode == "RGB" and img.width > 1000
     empty = EpochRecord(1, "one2many", 1, 16, 0, 0, 0, PerGt(None, None, None), 0, 0, 0.0,
-                        {n: SizeStats(0, 0) for n, _ in BUCKETS}, {})
+                        {n: Count(0, 0) for n, _ in BUCKETS}, {})
     img = train_chart([empty])
     assert RATE_COLOURS["all"] not in _colours(img)

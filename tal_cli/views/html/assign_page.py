@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ...analysis.sweep import SIZE_BINS
+from ...analysis.counts import SIZE_BUCKETS, size_bucket
 from ...core.assignment import Assignment
 from ...readers.scene import Scene
 from ..overlay import DEFAULT_PALETTE
@@ -47,12 +47,6 @@ def reason_kind(row: GtRow) -> str:
     if row.selected == 0:
         return "metric-0"
     return "lost" if row.lost == row.selected else "topk2"
-
-
-def size_bucket(row: GtRow) -> int:
-    """Index into :data:`~tal_cli.analysis.sweep.SIZE_BINS` by the letterboxed area (as ``tal sweep`` bins)."""
-    area = row.width * row.height
-    return next(i for i, (_, limit) in enumerate(SIZE_BINS) if area < limit)
 
 
 def table_cells(*tables) -> tuple[list[str], list[list[str]]]:
@@ -108,7 +102,7 @@ def _gts_meta(report: Report, assignment: Assignment, image_index: int) -> dict[
         "box": [[round(v, 3) for v in r.box] for r in rows],
         "cand_box": {str(j): [round(v, 3) for v in cand[j].tolist()] for j, f in enumerate(floored) if f},
         "cls": [r.class_id for r in rows],
-        "size": [size_bucket(r) for r in rows],
+        "size": [size_bucket(r.width * r.height) for r in rows],
         "kind": [kinds.index(reason_kind(r)) for r in rows],
         "positives": [r.positives for r in rows],
         "lost_to": [list(r.lost_to) for r in rows],
@@ -187,7 +181,7 @@ def image_view(scene: Scene, assignment: Assignment, report: Report, image_index
         "third": report.losses.third if report.losses is not None else "dfl",
         "summary": summary_text(report).plain.split("\n"),
         "gts": _gts_meta(report, a_, b),
-        "size_bins": [name for name, _ in SIZE_BINS],
+        "size_bins": list(SIZE_BUCKETS),
         "reason_kinds": [list(k) for k in REASON_KINDS],
         "digits": {"s": SCORE_DIGITS, "u": IOU_DIGITS, "target": TARGET_DIGITS, "term": TERM_DIGITS},
         "palette": list(DEFAULT_PALETTE),

@@ -30,8 +30,8 @@ from ...analysis.check_gts import (
     FileGts,
     PageFiles,
 )
+from ...analysis.counts import SIZE_BUCKETS
 from ...analysis.geometry import dfl_reach
-from ...analysis.sweep import SIZE_BINS
 from ...readers.labels import Labels
 from ...readers.paths import display_path
 from ..check import check_header, class_table, file_problems, limits_table, never_table
@@ -126,7 +126,7 @@ def check_view(fg: FileGts, gts: Labels, setting: CheckSetting, image: str, name
         ok = code != NOT_FINITE
         counts = fg.candidates[g].tolist()
         total = sum(counts)
-        bucket = SIZE_BINS[int(fg.size[g])][0]
+        bucket = SIZE_BUCKETS[int(fg.size[g])]
         cells.append([str(g), str(gts.lines[g]), name,
                       ",".join(f"{v:.1f}" for v in (x1, y1, x2, y2)) if ok else "not finite",
                       f"{x2 - x1:.1f}x{y2 - y1:.1f}" if ok else "-", bucket if ok else "-",
@@ -166,7 +166,7 @@ def check_view(fg: FileGts, gts: Labels, setting: CheckSetting, image: str, name
         "gts": {"headers": headers, "cells": cells, "keys": keys, "box": boxes, "cand_box": cand_box,
                 "cls": list(gts.classes), "size": fg.size.tolist(), "kind": status,
                 "title": [status_text(fg, g, setting) for g in range(n)], "problems": order},
-        "size_bins": [name for name, _ in SIZE_BINS],
+        "size_bins": list(SIZE_BUCKETS),
         "reason_kinds": [[key, words] for key, (words, _) in zip(STATUSES, STATUS_LOOK)],
         "colours": [colour for _, colour in STATUS_LOOK],
         "names": {str(c): names.get(c, str(c)) for c in sorted(set(gts.classes))},
@@ -228,7 +228,7 @@ def check_page(result, files: PageFiles, shown: Sequence[CheckImage], inputs: Ma
         "duplicates_total": files.duplicates_total,
         "problem_files": result.problem_files - files.dropped_total,  # files training sees, worth a look
         "html_images": files.images,
-        "size_bins": [name for name, _ in SIZE_BINS],
+        "size_bins": list(SIZE_BUCKETS),
         "statuses": [[key, words, colour] for key, (words, colour) in zip(STATUSES, STATUS_LOOK)],
         "files": [_file_entry(item, labels) for item in shown],
     }

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...analysis.counts import SIZE_BUCKETS
 from ...analysis.gt_status import GtStatus
-from ...analysis.sweep import SIZE_BINS, SweepRow
+from ...analysis.sweep import SweepRow
 from ..overlay import DEFAULT_PALETTE
 from ..plot import number_text, setting_label
 from ..sweep_json import row_to_json
@@ -62,7 +63,7 @@ def chart_rows(rows: Sequence[SweepRow]) -> list[dict[str, Any]]:
     for row in rows:
         per = row.positives_per_gt
         bars = [("all", row.zero_positive_rate, row.gts_without_positives, row.gts)]
-        bars += [(k, s.rate, s.without_positives, s.gts) for k, s in row.by_size.items()]
+        bars += [(k, s.rate, s.zero, s.gts) for k, s in row.by_size.items()]
         out.append({
             "label": setting_label(row),
             "mean": per.mean, "median": per.median, "max": per.max,
@@ -119,7 +120,7 @@ def sweep_page(rows: Sequence[SweepRow], header: Sequence[str], status: GtStatus
         "settings": {"headers": headers, "cells": cells, "labels": [setting_label(r) for r in rows],
                      "json": [row_to_json(r) for r in rows]},
         "chart": chart_rows(rows),
-        "size_bins": [name for name, _ in SIZE_BINS],
+        "size_bins": list(SIZE_BUCKETS),
         "reason_kinds": [list(k) for k in REASON_KINDS],
         "names": {str(k): v for k, v in names.items()},
         "palette": list(DEFAULT_PALETTE),

@@ -65,7 +65,7 @@ def epoch_tip(r: EpochRecord, zero: Mapping[str, str], pos: Mapping[str, str],
             ["without positives", str(r.gts_without_positives)], ["rate", zero["all"]]]
     for name, _ in BUCKETS:
         s = r.by_size[name]
-        rows.append([RATE_LABELS[name], f"{zero[BUCKET_HEADS[name]]} ({s.without_positives}/{s.gts})"])
+        rows.append([RATE_LABELS[name], f"{zero[BUCKET_HEADS[name]]} ({s.zero}/{s.gts})"])
     rows += [["positives", pos["positives"]],
              ["per gt mean, median, max", f"{pos['mean']}, {pos['median']}, {pos['max']}"],
              ["contested", pos["contested"]], ["handed", pos["handed"]], ["mean target score", pos["mean target"]]]
@@ -142,7 +142,7 @@ def class_blob(records: Sequence[EpochRecord], names: Mapping[int, str]) -> str:
             cols["epoch"].append(i)
             cols["cls"].append(c)
             cols["gts"].append(s.gts)
-            cols["without"].append(s.without_positives)
+            cols["without"].append(s.zero)
     share = fixed_digits([100 * w / g for w, g in zip(cols["without"], cols["gts"])], 1)
     seen = sorted(set(cols["cls"]))
     labels = {str(c): f"{c} {names[c]}" if c in names else str(c) for c in seen}
