@@ -1,6 +1,10 @@
 """What ``tal assign`` reports about one image, as plain rows: per gt, per positive, per candidate.
 
-Builds data only; :mod:`tal_cli.views.tables` turns it into terminal tables and ``cli.py`` prints.
+The numbers are counted in :mod:`tal_cli.analysis.accounting` (per gt and per positive) and
+:mod:`tal_cli.analysis.reasons` (why a gt has no positive); this module lays them out as
+:class:`GtRow`, :class:`PositiveRow` and :class:`CandidateRow` records, words the reasons and
+writes the ``tal.assign/1`` JSON document. Builds data only: :mod:`tal_cli.views.tables` makes
+terminal tables of it and :mod:`tal_cli.commands.assign` prints them.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from ..analysis.reasons import CONFLICT, NO_CANDIDATE, ZERO_METRIC, no_positive_reasons
+from ..analysis.accounting import GtAccounts, gt_accounts
+from ..analysis.reasons import CONFLICT, NO_CANDIDATE, ZERO_METRIC
 from ..core.anchors import Level, anchor_cell
 from ..core.assignment import Assignment
 from ..core.losses import Losses
+from ..core.settings import AssignerSettings
 from ..readers.scene import Scene
 
 SCHEMA = "tal.assign/1"
@@ -188,12 +194,6 @@ class Report:
     heads: tuple[str, ...] = ("one2many",)
 
 
-def _level_of(anchors: torch.Tensor, levels: Sequence[Level]) -> torch.Tensor:
-    """Level index of each anchor. ``Tensor[N] int64``."""
-    stops = torch.tensor([lv.stop for lv in levels], dtype=torch.long)
-    return torch.bucketize(anchors, stops, right=True)
-
-
 def settings_dict(assignment: Assignment) -> dict[str, object]:
     """The settings as JSON-ready values."""
     s = assignment.settings
@@ -202,10 +202,10 @@ def settings_dict(assignment: Assignment) -> dict[str, object]:
             "num_classes": s.num_classes, "strides": list(s.strides)}
 
 
-def _no_positive_reason(code: int, row: dict, assignment: Assignment, pair_metrics: list[float],
+def _no_positive_reason(code: int, row: dict, acc: GtAccounts, settings: AssignerSettings,
                         smallest_stride: int) -> str:
     """The words for reason ``code`` (:func:`tal_cli.analysis.reasons.no_positive_reasons`) of one gt row."""
-    s = assignment.settings
+    s, j = settings, row["index"]
     if code == NO_CANDIDATE:
         text = (f"no anchor centre inside the box ({row['width']:.1f}x{row['height']:.1f} px; "
                 f"cells are {smallest_stride} px at the finest stride)")
@@ -213,11 +213,10 @@ def _no_positive_reason(code: int, row: dict, assignment: Assignment, pair_metri
             text += f"; the small-box floor (variant ultralytics) would widen it to {s.floor_side:g} px"
         return text
     if code == ZERO_METRIC:
-        n = len(pair_metrics)
-        why = ("the predicted boxes there miss it (CIoU <= 0)" if row["_all_iou_zero"]
+        why = ("the predicted boxes there miss it (CIoU <= 0)" if acc.iou_zero[j]
                else "class score or IoU is 0 there")
-        return (f"all {n} candidates have metric 0: {why}; the top-k slots went to zero-valued anchors "
-                "outside the box (tie rule: lower anchor index first)")
+        return (f"all {acc.candidates[j]} candidates have metric 0: {why}; the top-k slots went to zero-valued "
+                "anchors outside the box (tie rule: lower anchor index first)")
     parts = []  # CONFLICT or TOPK2: anchors lost to other gts, dropped by topk2, or both
     if row["lost"]:
         who = ", ".join(str(g) for g in row["lost_to"])
@@ -244,137 +243,62 @@ def build_report(scene: Scene, assignment: Assignment, image_index: int = 0,
     """Rows for image ``image_index`` of ``assignment``, which was computed from ``scene``.
 
     With ``losses`` (of the same assignment) the rows carry each gt's and positive's loss terms.
+    The numbers are :func:`~tal_cli.analysis.accounting.gt_accounts`'; this lays them out.
     """
-    b = image_index
-    names = names or {}
-    levels = scene.head.levels
-    n_levels = len(levels)
+    b, levels = image_index, scene.head.levels
     strides = tuple(lv.stride for lv in levels)
-    m = scene.num_gts
-    a_ = assignment
+    acc = gt_accounts(assignment, b, scene.num_gts, levels, scene.head.scores, scene.gt_classes)
+    rows = _gt_rows(scene, assignment, acc, names or {}, losses, b)
+    positives = tuple(_positive_row(acc, k, levels, losses, b) for k in range(len(acc.positive_anchor)))
+    per_level = torch.bincount(torch.tensor(acc.positive_level, dtype=torch.long), minlength=len(levels))
+    summary = Summary(
+        gts=scene.num_gts, positives=len(positives), positives_per_stride=dict(zip(strides, per_level.tolist())),
+        gts_without_positives=sum(1 for r in rows if r.positives == 0), contested_anchors=acc.contested_anchors,
+        handed_anchors=acc.handed_anchors, tied_candidates=sum(acc.tied), target_scores_sum=acc.target_score_sum)
+    return Report(image=str(scene.image), imgsz=scene.letterbox.input_hw, strides=strides, layout=scene.head.layout,
+                  settings=settings_dict(assignment), summary=summary, gts=rows, positives=positives,
+                  losses=_loss_summary(losses, b) if losses is not None else None,
+                  head=scene.head.head, heads=scene.head.heads)
 
-    sel = a_.pair_image == b
-    pg, pa = a_.pair_gt[sel], a_.pair_anchor[sel]
-    p_sel, p_tied, p_in = a_.pair_selected[sel], a_.pair_tied[sel], a_.pair_in_box[sel]
-    p_metric = a_.pair_metric[sel]
-    p_lvl = _level_of(pa, levels)
-    fg, gidx, winner = a_.fg_mask[b], a_.target_gt_idx[b], a_.winner[b]
-    contested, handed, tscore = a_.contested[b], a_.handed[b], a_.target_score[b]
 
-    def per_gt(index: torch.Tensor) -> list[int]:
-        return torch.bincount(index, minlength=m)[:m].tolist() if m else []
-
-    def per_gt_stride(index: torch.Tensor, lvl: torch.Tensor) -> list[list[int]]:
-        return (
-            torch.bincount(index * n_levels + lvl, minlength=m * n_levels)[: m * n_levels].view(m, n_levels).tolist()
-            if m
-            else []
-        )
-
-    fg_anchors = fg.nonzero().squeeze(1)
-    fg_gt = gidx[fg_anchors]
-    fg_lvl = _level_of(fg_anchors, levels)
-    classes = scene.gt_classes
-    fg_score = scene.head.scores[fg_anchors, classes[fg_gt]] if m else torch.zeros(0)
-
-    def per_gt_max(values: torch.Tensor) -> list[float | None]:
-        best = torch.full((m,), -1.0, dtype=torch.float64).scatter_reduce(0, fg_gt, values.double(), "amax")
-        return [None if v < 0 else v for v in best.tolist()]
-
-    holder_wins = winner[pa]
-    lost_mask = p_sel & (holder_wins != pg)
-    dropped_mask = p_sel & (holder_wins == pg) & ~fg[pa]
-    lost_to: dict[int, set[int]] = defaultdict(set)
-    for g, w in zip(pg[lost_mask].tolist(), holder_wins[lost_mask].tolist()):
-        lost_to[g].add(w)
-    choosers: dict[int, list[int]] = defaultdict(list)
-    cont_sel = p_sel & contested[pa]
-    for g, an in zip(pg[cont_sel].tolist(), pa[cont_sel].tolist()):
-        choosers[an].append(g)
-    taken_from: dict[int, set[int]] = defaultdict(set)
-    for an, gs in choosers.items():
-        if bool(fg[an]):
-            h = int(gidx[an])
-            taken_from[h].update(g for g in gs if g != h)
-
-    cand, cand_stride = per_gt(pg), per_gt_stride(pg, p_lvl)
-    floor_added, selected, tied = per_gt(pg[~p_in]), per_gt(pg[p_sel]), per_gt(pg[p_tied])
-    pos, pos_stride = per_gt(fg_gt), per_gt_stride(fg_gt, fg_lvl)
-    lost, dropped = per_gt(pg[lost_mask]), per_gt(pg[dropped_mask])
-    taken = per_gt(fg_gt[contested[fg_anchors]])
-    handed_n = per_gt(fg_gt[handed[fg_anchors]])
-    best_score = per_gt_max(fg_score)
-    best_ts = per_gt_max(tscore[fg_anchors])
-    best_metric, best_iou = a_.gt_best_metric[b].tolist(), a_.gt_best_iou[b].tolist()
-    metrics_by_gt: dict[int, list[float]] = defaultdict(list)
-    for g, t in zip(pg.tolist(), p_metric.tolist()):
-        metrics_by_gt[g].append(t)
-    iou_positive = per_gt(pg[a_.pair_iou[sel] > 0])
-    reason_codes = no_positive_reasons(assignment)[b].tolist()
-
+def _gt_rows(scene: Scene, assignment: Assignment, acc: GtAccounts, names: Mapping[int, str],
+             losses: Losses | None, b: int) -> tuple[GtRow, ...]:
+    """One :class:`GtRow` per gt of the image, in slot order."""
+    strides = tuple(lv.stride for lv in scene.head.levels)
+    classes = scene.gt_classes.tolist()
     rows = []
-    boxes = scene.gt_boxes.tolist()
-    for j in range(m):
-        x1, y1, x2, y2 = boxes[j]
+    for j, (x1, y1, x2, y2) in enumerate(scene.gt_boxes.tolist()):
         row = dict(
-            index=j, class_id=int(classes[j]), class_name=names.get(int(classes[j]), str(int(classes[j]))),
+            index=j, class_id=classes[j], class_name=names.get(classes[j], str(classes[j])),
             line=scene.label_lines[j] if j < len(scene.label_lines) else 0,
             box=(x1, y1, x2, y2), width=x2 - x1, height=y2 - y1,
-            candidates=cand[j], candidates_per_stride=dict(zip(strides, cand_stride[j])),
-            floor_added=floor_added[j], selected=selected[j], positives=pos[j],
-            positives_per_stride=dict(zip(strides, pos_stride[j])),
-            best_metric=best_metric[j] if pos[j] else None, best_iou=best_iou[j] if pos[j] else None,
-            best_score=best_score[j], max_target_score=best_ts[j],
-            lost=lost[j], lost_to=tuple(sorted(lost_to.get(j, ()))), taken=taken[j],
-            taken_from=tuple(sorted(taken_from.get(j, ()))), handed=handed_n[j],
-            dropped_topk2=dropped[j], tied=tied[j], reason=None)
+            candidates=acc.candidates[j], candidates_per_stride=dict(zip(strides, acc.candidates_per_level[j])),
+            floor_added=acc.floor_added[j], selected=acc.selected[j], positives=acc.positives[j],
+            positives_per_stride=dict(zip(strides, acc.positives_per_level[j])),
+            best_metric=acc.best_metric[j], best_iou=acc.best_iou[j],
+            best_score=acc.best_score[j], max_target_score=acc.max_target_score[j],
+            lost=acc.lost[j], lost_to=acc.lost_to[j], taken=acc.taken[j], taken_from=acc.taken_from[j],
+            handed=acc.handed[j], dropped_topk2=acc.dropped_topk2[j], tied=acc.tied[j], reason=None)
         if losses is not None:
             row["box_loss"] = float(losses.gt_box[b, j])
             row["dfl_loss"] = float(losses.gt_dfl[b, j]) if losses.gt_dfl is not None else None
             row["target_score_sum"] = float(losses.gt_target_score[b, j])
             row["beyond_reach"] = int(losses.gt_beyond_reach[b, j])
-        if pos[j] == 0:
-            row["_all_iou_zero"] = iou_positive[j] == 0
-            row["reason"] = _no_positive_reason(reason_codes[j], row, assignment, metrics_by_gt.get(j, []),
-                                                min(strides))
-            del row["_all_iou_zero"]
+        if acc.positives[j] == 0:
+            row["reason"] = _no_positive_reason(acc.reason[j], row, acc, assignment.settings, min(strides))
         rows.append(GtRow(**row))
+    return tuple(rows)
 
-    positives = []
-    fg_iou, fg_metric = a_.positive_iou[b][fg_anchors].tolist(), a_.positive_metric[b][fg_anchors].tolist()
-    for k, (an, g) in enumerate(zip(fg_anchors.tolist(), fg_gt.tolist())):
-        stride, col, row = anchor_cell(an, levels)
-        positives.append(
-            PositiveRow(
-                anchor=an,
-                stride=stride,
-                cell=(col, row),
-                gt=g,
-                score=float(fg_score[k]),
-                iou=fg_iou[k],
-                metric=fg_metric[k],
-                target_score=float(tscore[an]),
-                contested=bool(contested[an]),
-                handed=bool(handed[an]),
-                choosers=tuple(sorted(choosers.get(an, [g] if not handed[an] else []))),
-                **_anchor_losses(losses, b, an),
-            )
-        )
 
-    summary = Summary(
-        gts=m,
-        positives=len(positives),
-        positives_per_stride=dict(zip(strides, torch.bincount(fg_lvl, minlength=n_levels).tolist())),
-        gts_without_positives=sum(1 for r in rows if r.positives == 0),
-        contested_anchors=int(contested.sum()),
-        handed_anchors=int(handed.sum()),
-        tied_candidates=int(p_tied.sum()),
-        target_scores_sum=float(tscore.sum()),
-    )
-    return Report(image=str(scene.image), imgsz=scene.letterbox.input_hw, strides=strides, layout=scene.head.layout,
-                  settings=settings_dict(assignment), summary=summary, gts=tuple(rows), positives=tuple(positives),
-                  losses=_loss_summary(losses, b) if losses is not None else None,
-                  head=scene.head.head, heads=scene.head.heads)
+def _positive_row(acc: GtAccounts, k: int, levels: Sequence[Level], losses: Losses | None, b: int) -> PositiveRow:
+    """The row of the image's ``k``-th final positive (anchor order)."""
+    an = acc.positive_anchor[k]
+    stride, col, row = anchor_cell(an, levels)
+    return PositiveRow(anchor=an, stride=stride, cell=(col, row), gt=acc.positive_gt[k], score=acc.positive_score[k],
+                       iou=acc.positive_iou[k], metric=acc.positive_metric[k],
+                       target_score=acc.positive_target_score[k], contested=acc.positive_contested[k],
+                       handed=acc.positive_handed[k], choosers=acc.positive_choosers[k],
+                       **_anchor_losses(losses, b, an))
 
 
 def _anchor_losses(losses: Losses | None, b: int, anchor: int) -> dict[str, object]:
