@@ -9,12 +9,18 @@ The public API, importable from the package root (loaded on first use, so that `
 Subpackages, by role:
 
 - ``tal_cli.core``        the pure assigner, its ``Assignment`` result, settings, anchors, boxes, losses
-- ``tal_cli.readers``     images and the letterbox, labels, PREDS, configs, sweep sources, scenes
-- ``tal_cli.analysis``    sweep totals and CI gates
-- ``tal_cli.views``       report rows and JSON, terminal tables, overlay PNGs, plots
+- ``tal_cli.readers``     images and the letterbox, labels and the loader's verdicts, datasets, PREDS,
+  configs, sweep and check sources, scenes, the training record's file
+- ``tal_cli.writers``     every output file, written atomically
+- ``tal_cli.analysis``    size buckets and counts, per-gt accounts and reasons, sweep and check totals,
+  CI gates, box geometry, the training monitor's counters
+- ``tal_cli.views``       report rows and JSON, terminal tables, overlay PNGs, charts, the ``--html`` pages
+- ``tal_cli.ultralytics`` the ultralytics integration (``tal export``, ``--model``, ``tal train`` and the
+  training monitor); the only importer of ultralytics
 - ``tal_cli.workflows``   what each command does, as library calls
-- ``tal_cli.ultralytics`` the ultralytics integration (``tal export``); the only importer of ultralytics
 - ``tal_cli.commands``    one module per CLI command; ``tal_cli.cli`` assembles them
+
+Each imports only those listed above it (``tests/test_layout.py``).
 """
 
 from __future__ import annotations

@@ -51,6 +51,18 @@ def test_static_files_are_real_files_and_inline_safely() -> None:
     assert '"tal_cli.views.html" = ["static/*.js", "static/*.css"]' in pyproject
 
 
+def test_every_static_file_is_listed_where_the_scripts_are_described() -> None:
+    """``views/html/assets.py``'s docstring and docs/html.md name every file of ``static/``, and no other."""
+    import tal_cli.views.html.assets as assets
+
+    names = {p.name for p in STATIC.iterdir()}
+    docs = (ROOT / "docs" / "html.md").read_text(encoding="utf-8")
+    listed = docs[docs.index("**The JavaScript and CSS are real files**"):]
+    listed = listed[:listed.index("package data")]
+    assert set(re.findall(r"`([\w.]+\.(?:js|css))`", listed)) == names
+    assert set(re.findall(r"``([\w.]+\.(?:js|css))``", assets.__doc__)) == names
+
+
 def test_page_asks_for_nothing_outside_itself(hubble_page: Path) -> None:
     text = hubble_page.read_text(encoding="utf-8")
     assert text.startswith("<!doctype html>\n")

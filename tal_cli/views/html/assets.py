@@ -5,15 +5,18 @@ can be read, linted and reviewed; :func:`html_page` inlines them at build time. 
 file with no network request of any kind: no CDN, no remote font, images as ``data:`` URLs,
 and a Content-Security-Policy that forbids the browser to fetch anything else.
 
-Scripts, in load order (a page lists the ones it needs):
+Scripts, in load order (``common.js`` first on every page, then the ones a page lists):
 
 - ``common.js``: decoding (:mod:`.encode`'s container), exact number formatting, DOM helpers,
   a virtualised sortable table, the tooltip and the key help.
-- ``gt_view.js``: the one-image view every page shares (canvas, zoom, gt boxes, gt table,
-  selection panel), ``TAL.GtView``; ``image_view.js`` (``TAL.ImageView``: an assignment's
-  anchors and positives) and ``check_view.js`` (``TAL.CheckView``: ``tal check``'s candidates
-  and statuses) extend it.
-- ``assign.js``: ``tal assign --html``; ``sweep.js``: ``tal sweep --html``; ``check.js``: ``tal check --html``.
+- ``gt_view.js``: the one-image view the assign, sweep and check pages share (canvas, zoom,
+  gt boxes, gt table, selection panel), ``TAL.GtView``; ``image_view.js`` (``TAL.ImageView``:
+  an assignment's anchors and positives) and ``check_view.js`` (``TAL.CheckView``: ``tal
+  check``'s candidates and statuses) extend it.
+- ``assign.js``: ``tal assign --html``; ``sweep.js``: ``tal sweep --html``; ``check.js``: ``tal
+  check --html``; ``train.js``: ``tal train-report --html``.
+
+Styles: ``page.css`` on every page; ``train.css`` after it on the train page.
 """
 
 from __future__ import annotations
