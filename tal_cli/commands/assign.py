@@ -88,62 +88,65 @@ def assign(
     runs your model on the image instead. A PREDS file that records its input size, strides and
     reg_max (tal export's do) is read with those.
     """
-    from ..views.report import candidates_to_json, order_gt_rows, report_to_json
-    from ..workflows.assign import assign_image, write_overlays
+    from ..workflows.assign import AssignOutputs, assign_image, write_assign_outputs
 
     gates = parse_gate_options(max_zero_positive_rate, min_positives_per_gt)
     if (preds is None) == (model is None):
         usage_error("give PREDS or --model MODEL, not both" if model else "give PREDS (the saved head output) or "
                     "--model MODEL")
-    if out is not None:
-        from ..writers.files import check_folder
-
-        check_folder(out)  # said before the work
-    if html is not None:
-        from ..writers.files import check_writable
-
-        check_writable(html)
+    _check_outputs(out, html)  # said before the work
     result = assign_image(image, labels, preds, config=config, variant=variant.value if variant else None,
                           topk=topk, alpha=alpha, beta=beta, imgsz=imgsz, head=head.value if head else None,
                           names=names, gt=gt, gates=gates, model=model, device=device, seed=seed)
-    report = result.report
     if result.notes:
         err = console(stderr=True)
         for note in result.notes:
             warn(err, note)
-    written = write_overlays(result, out, [gt] if gt is not None else None) if out is not None else []
-    if html is not None:
-        from ..workflows.html import write_assign_html
-
-        written.append(
-            write_assign_html(
-                result,
-                html,
-                {
-                    "image": image,
-                    "labels": labels,
-                    "preds": preds,
-                    "model": model,
-                    "config": display_path(result.config.source),
-                    "names": names,
-                },
-                gt,
-            )
-        )
-
+    outputs = AssignOutputs(out, html, gt)
+    inputs = {"image": image, "labels": labels, "preds": preds, "model": model,  # the page's header
+              "config": display_path(result.config.source), "names": names} if html is not None else {}
+    written = write_assign_outputs(outputs, result, inputs)
     if as_json:
-        doc = report_to_json(report)
-        if gt is not None:
-            doc["candidates"] = {"gt": gt, "rows": candidates_to_json(result.candidates)}
-        if out is not None:
-            doc["overlays"] = [str(p) for p in written if p != html]
-        if html is not None:
-            doc["html"] = str(html)
-        emit_json(doc, gates, result.gate_results)
+        _emit_assign_json(result, outputs, written, gates)
         return
+    _print_assign(result, written, gt, sort, limit, wide)
+    enforce_gates(result.gate_results)
 
+
+def _check_outputs(out, html) -> None:
+    """The overlay folder and the page can be written (before any work)."""
+    if out is not None:
+        from ..writers.files import check_folder
+
+        check_folder(out)
+    if html is not None:
+        from ..writers.files import check_writable
+
+        check_writable(html)
+
+
+def _emit_assign_json(result, outputs, written, gates) -> None:
+    """Print the report's JSON document (with the candidates of ``--gt`` and the files written), then enforce the
+    gates."""
+    from ..views.report import candidates_to_json, report_to_json
+
+    doc = report_to_json(result.report)
+    if outputs.gt is not None:
+        doc["candidates"] = {"gt": outputs.gt, "rows": candidates_to_json(result.candidates)}
+    if outputs.out is not None:
+        doc["overlays"] = [str(p) for p in written if p != outputs.html]
+    if outputs.html is not None:
+        doc["html"] = str(outputs.html)
+    emit_json(doc, gates, result.gate_results)
+
+
+def _print_assign(result, written, gt, sort, limit, wide: bool) -> None:
+    """Print the summary; the gt's row and its candidates (``--gt``), or the gt table (sorted, cut at
+    ``limit``); then the files written."""
+    from ..views.report import order_gt_rows
     from ..views.tables import candidate_table, gt_table, summary_text
 
+    report = result.report
     out_console = console()
     width = None if wide else out_console.width
     say(out_console, summary_text(report))
@@ -164,4 +167,3 @@ def assign(
                              "--limit 0 shows all, --json lists every gt.")
     for path in written:
         say(out_console, f"wrote {path}")
-    enforce_gates(result.gate_results)

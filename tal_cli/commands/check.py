@@ -82,50 +82,54 @@ def check(
     candidates than topk, gts beyond the DFL reach, and anchors inside two or more gts. No
     predictions are read; nothing is written next to the data.
     """
-    from ..analysis.gates import parse_gates
-    from ..core.errors import ConfigError
-    from ..views.check import (
-        CLASS_TITLE,
-        LIMITS_TITLE,
-        NEVER_TITLE,
-        check_header,
-        check_to_json,
-        class_table,
-        exposed_lines,
-        file_to_json,
-        limits_table,
-        never_table,
-        problem_lines,
-    )
-    from ..workflows.check import plan_check, run_check, write_check_csv, write_check_plot
+    from ..views.check import check_to_json
+    from ..workflows.check import CheckOutputs, plan_check, write_check_outputs
 
-    try:
-        gates = parse_gates(max_zero_candidate_rate=max_zero_candidate_rate or (), strict=strict)
-    except ConfigError as exc:
-        usage_error(str(exc))
+    gates = _parse_check_gates(max_zero_candidate_rate, strict)
     sizes = list_values("--imgsz", imgsz, int, lambda v: v >= 32, "integers >= 32")
     variants = list_values(
         "--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics"
     )
     if len(source or []) not in (0, 1, 2):
         usage_error(f"SOURCE: expected nothing, a dataset YAML or folder, or IMAGE LABELS; got {len(source)} paths")
+    outputs = CheckOutputs(csv_path, plot, html, html_images)
     if html is not None:
         from ..writers.files import check_writable
 
         check_writable(html)
     plan = plan_check(source or [], config=config, imgsz=sizes, variant=variants, topk=topk, split=split, names=names,
                       verify_images=verify_images, workers=workers, outputs=(csv_path, plot))
+    spool = tempfile.TemporaryFile("w+", encoding="utf-8") if as_json else None  # every file's entry, in order
+    page_files = outputs.page_files()
+    result = _run(plan, gates, limit, spool, page_files)
+    written = write_check_outputs(outputs, result, page_files)
+    if as_json:
+        _emit_json(check_to_json(result), spool, gates, result.gate_results, written)
+    else:
+        _print_check(result, written, by_class, limit)
+    enforce_gates(result.gate_results)
+
+
+def _parse_check_gates(max_zero_candidate_rate, strict: bool):
+    """The gates of ``--max-zero-candidate-rate`` and ``--strict``; a bad value is a usage error (exit 2)."""
+    from ..analysis.gates import parse_gates
+    from ..core.errors import ConfigError
+
+    try:
+        return parse_gates(max_zero_candidate_rate=max_zero_candidate_rate or (), strict=strict)
+    except ConfigError as exc:
+        usage_error(str(exc))
+
+
+def _run(plan, gates, limit: int, spool, page_files):
+    """Run the check with its warnings and progress bar on stderr, each file's record to ``spool`` (JSON
+    lines) and ``page_files`` when given; returns the result."""
+    from ..views.check import file_to_json
+    from ..workflows.check import run_check
 
     err = console(stderr=True)
     for note in plan.source.notes:
         warn(err, note)
-    spool = tempfile.TemporaryFile("w+", encoding="utf-8") if as_json else None  # every file's entry, in order
-
-    page_files = None
-    if html is not None:
-        from ..analysis.check_gts import PageFiles
-
-        page_files = PageFiles(html_images)
 
     def on_file(f) -> None:
         if spool is not None:
@@ -140,21 +144,22 @@ def check(
                            on_progress=progress.advance)
     for note in result.notes:
         warn(err, note)
+    return result
 
-    written = []
-    if csv_path is not None:
-        written.append(write_check_csv(csv_path, result))
-    if plot is not None:
-        written.append(write_check_plot(plot, result))
-    if html is not None:
-        from ..workflows.html import write_check_html
 
-        written.append(write_check_html(html, result, page_files))
-
-    if as_json:
-        _emit_json(check_to_json(result), spool, gates, result.gate_results, written)
-        enforce_gates(result.gate_results)
-        return
+def _print_check(result, written, by_class: bool, limit: int) -> None:
+    """Print the header, the tables, the exposed gts, the problem files and the files written."""
+    from ..views.check import (
+        CLASS_TITLE,
+        LIMITS_TITLE,
+        NEVER_TITLE,
+        check_header,
+        class_table,
+        exposed_lines,
+        limits_table,
+        never_table,
+        problem_lines,
+    )
 
     out = console()
 
@@ -177,7 +182,6 @@ def check(
         say(line)
     for path in written:
         say(f"wrote {path}")
-    enforce_gates(result.gate_results)
 
 
 def _emit_json(doc: dict, spool, gates, results, written) -> None:

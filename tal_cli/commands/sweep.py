@@ -169,17 +169,43 @@ def sweep(
     labels/, a dataset YAML, or IMAGE LABELS). An image without a label file is background; one
     without predictions, or with unreadable files, is skipped and listed.
     """
-    from ..readers.sources import plural
-    from ..views.sweep_json import sweep_to_json
-    from ..workflows.sweep import fixed_settings, plan_sweep, run_sweep, write_sweep_csv, write_sweep_plot
+    from ..workflows.sweep import SweepOutputs, plan_sweep, write_sweep_outputs
 
     gates = parse_gate_options(max_zero_positive_rate, min_positives_per_gt)
-    topks = list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1")
-    alphas = list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
-    betas = list_values("--beta", beta, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0")
-    variants = list_values(
-        "--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics"
-    )
+    lists = _setting_lists(topk, alpha, beta, variant)
+    _check_source_count(source, model)
+    outputs = SweepOutputs(csv_path, plot, html, html_images)
+    if html is not None:
+        from ..writers.files import check_writable
+
+        check_writable(html)
+    plan = plan_sweep(source or [], config=config, **lists, preds=preds, split=split, imgsz=imgsz, names=names,
+                      head=head.value if head else None, outputs=(csv_path, plot), model=model, device=device,
+                      seed=seed, batch=batch, save_preds=save_preds)
+    counts = outputs.gt_counts(plan)
+    result = _run(plan, gates, counts)
+    written = write_sweep_outputs(outputs, result, counts)
+    if as_json:
+        _emit_sweep_json(result, gates, written, by_class)
+        return
+    _print_sweep(result, written, by_class, wide)
+    enforce_gates(result.gate_results)
+
+
+def _setting_lists(topk, alpha, beta, variant) -> dict[str, list]:
+    """The list options as ``plan_sweep`` keywords; a bad value is a usage error."""
+    return {
+        "topk": list_values("--topk", topk, int, lambda v: v >= 1, "integers >= 1"),
+        "alpha": list_values("--alpha", alpha, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0"),
+        "beta": list_values("--beta", beta, float, lambda v: math.isfinite(v) and v >= 0, "numbers >= 0"),
+        "variant": list_values(
+            "--variant", variant, str, lambda v: v in (x.value for x in Variant), "yolov8 or ultralytics"
+        ),
+    }
+
+
+def _check_source_count(source, model) -> None:
+    """SOURCE takes nothing, one path or IMAGE LABELS PREDS (IMAGE LABELS with --model)."""
     if model is None and len(source or []) not in (0, 1, 3):
         usage_error(
             f"SOURCE: expected nothing, one folder or dataset YAML, or IMAGE LABELS PREDS; got {len(source)} paths"
@@ -187,15 +213,12 @@ def sweep(
     if model is not None and len(source or []) not in (0, 1, 2):
         usage_error(f"SOURCE: with --model, expected nothing, one folder or dataset YAML, or IMAGE LABELS; got "
                     f"{len(source)} paths")
-    head_name = head.value if head else None
-    if html is not None:
-        from ..writers.files import check_writable
 
-        check_writable(html)
-    plan = plan_sweep(source or [], config=config, topk=topks, alpha=alphas, beta=betas, variant=variants,
-                      preds=preds, split=split, imgsz=imgsz, names=names, head=head_name,
-                      outputs=(csv_path, plot), model=model, device=device, seed=seed, batch=batch,
-                      save_preds=save_preds)
+
+def _run(plan, gates, counts):
+    """Run the sweep with its warnings and progress bar on stderr; returns the result."""
+    from ..readers.sources import plural
+    from ..workflows.sweep import run_sweep
 
     err = console(stderr=True)
     for note in plan.source.notes:
@@ -212,40 +235,32 @@ def sweep(
         warn(err, f"{'dropped' if item.kind == 'dropped' else 'skipped'} {item.text}")
         progress.advance()
 
-    counts = None
-    if html is not None:
-        from ..analysis.gt_status import GtCounts
-
-        counts = GtCounts(len(plan.settings))
     with progress:
         result = run_sweep(plan, gates, on_skip=on_skip, on_batch=progress.advance, on_note=lambda n: warn(err, n),
                            on_assignment=counts)
     for note in result.notes:
         warn(err, note)
+    return result
 
-    written = []
-    if csv_path is not None:
-        written.append(write_sweep_csv(csv_path, result.rows))
-    if plot is not None:
-        written.append(write_sweep_plot(plot, result))
-    if html is not None:
-        from ..workflows.html import write_sweep_html
 
-        written.append(write_sweep_html(html, result, counts, html_images))
+def _emit_sweep_json(result, gates, written, by_class: bool) -> None:
+    """Print the sweep's JSON document (with the files written), then enforce the gates."""
+    from ..views.sweep_json import sweep_to_json
+    from ..workflows.sweep import fixed_settings
 
-    if as_json:
-        doc = sweep_to_json(result.rows, source=result.description, fixed=fixed_settings(result),
-                            skipped=result.skipped, names=result.class_names, by_class=by_class)
-        if written:
-            doc["written"] = [str(p) for p in written]
-        emit_json(doc, gates, result.gate_results)
-        return
+    doc = sweep_to_json(result.rows, source=result.description, fixed=fixed_settings(result),
+                        skipped=result.skipped, names=result.class_names, by_class=by_class)
+    if written:
+        doc["written"] = [str(p) for p in written]
+    emit_json(doc, gates, result.gate_results)
 
+
+def _print_sweep(result, written, by_class: bool, wide: bool) -> None:
+    """Print the header, the tables (per class with ``by_class``), the images left out and the files written."""
     from ..views.tables import sweep_class_table, sweep_detail_table, sweep_header, sweep_table
 
     out = console()
     width = None if wide else out.width
-
     for line in sweep_header(result):
         say(out, line)
     print_table(out, sweep_table(result.rows, width), wide)
@@ -255,15 +270,21 @@ def sweep(
         for k, class_id in enumerate(class_ids):  # the left-out columns are named once, after the last
             table = sweep_class_table(result.rows, class_id, result.class_names.get(class_id), width)
             print_table(out, table, wide or k < len(class_ids) - 1)
+    _print_left_out(out, result.skipped)
+    for path in written:
+        say(out, f"wrote {path}")
+
+
+def _print_left_out(out, skipped) -> None:
+    """The images ultralytics' loader dropped, then those skipped: ten of each, then a count."""
+    from ..readers.sources import plural
+
     for kind, heading in (("dropped", "dropped by ultralytics' loader (left out of training, so out of the sweep)"),
                           ("skipped", "skipped")):
-        left_out = [s for s in result.skipped if s.kind == kind]
+        left_out = [s for s in skipped if s.kind == kind]
         if left_out:
             say(out, f"{plural(len(left_out), 'image')} {heading}:")
             for item in left_out[:10]:
                 say(out, f"  {item.text}")
             if len(left_out) > 10:
                 say(out, f"  ... {len(left_out) - 10} more; --json lists every one.")
-    for path in written:
-        say(out, f"wrote {path}")
-    enforce_gates(result.gate_results)

@@ -9,9 +9,18 @@ are enumerated from the rows and columns each gt covers; metrics exist only for 
 top-k is a rank per gt over its pairs (absent anchors count as 0); conflicts are a
 per-anchor maximum over the pairs; normalisation uses per-gt maxima. The only [B, A, C]
 tensor is the ``target_scores`` output.
+
+``assign`` runs the stages of the spec, one function each, in its order: 1 candidates
+(:func:`_candidate_pairs`, the candidate test), their metrics (:func:`_pair_metrics`, with the
+overlap step of :func:`pair_overlap`) and each gt's top-k (:func:`_select_topk`); 2 one gt per
+anchor (:func:`_resolve_conflicts`, :func:`_winner_pairs`, :func:`_keep_topk2`); 3 targets
+(:func:`_targets`); 4 soft targets (:func:`_normalise`, :func:`_soft_one_hot`). A variant (another
+candidate test, another overlap) reuses the other stages as they are.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -249,6 +258,16 @@ def _pair_lookup(keys: Tensor, query: Tensor) -> tuple[Tensor, Tensor]:
     return idx, keys[idx] == query
 
 
+#: The overlap of paired boxes, a replaceable step of Stage 1:
+#: ``(gt Tensor[P, 4] float, pred Tensor[P, 4] float) -> Tensor[P] float``.
+OverlapFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def pair_overlap(settings: AssignerSettings) -> OverlapFn:
+    """The overlap ``u`` the settings ask for: CIoU (:func:`box_ciou_paired`) or plain IoU."""
+    return box_ciou_paired if settings.iou == "ciou" else box_iou_paired
+
+
 def assign(
     pd_scores: Tensor,
     pd_bboxes: Tensor,
@@ -282,7 +301,67 @@ def assign(
     """
     b, m, a, c = _check_inputs(pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt, settings.num_classes)
     s = settings
-    dev, dtype = pd_scores.device, pd_scores.dtype
+    dtype = pd_scores.dtype
+    labels, gt_mask, gt_bboxes, cand_boxes = _gt_slots(gt_labels, mask_gt, gt_bboxes, s, dtype)
+
+    # Stage 1: candidates, their metrics, and each gt's top-k over all anchors.
+    pi, pg, pa = _candidate_pairs(anc_points, cand_boxes, gt_mask)  # (P,)
+    group = pi * m + pg  # (P,) gt id over the batch
+    anchor_key = pi * a + pa  # (P,) anchor id over the batch
+    in_box, score, iou, metric = _pair_metrics(pd_scores, pd_bboxes, anc_points, gt_bboxes, labels, pi, pa, group,
+                                               anchor_key, s, pair_overlap(s))
+    rank, selected, tied = _select_topk(group, pa, metric, s.topk, a, b * m)
+
+    # Stage 2: one gt per anchor (conflicts, then topk2).
+    choosers, winner = _resolve_conflicts(anchor_key, pg, iou, selected, s.conflict, b * a, m, dtype)  # (B*A,)
+    del anchor_key
+    held = winner >= 0  # (B*A,)
+    hi, hi_group, pos_metric, pos_iou, win_selected = _winner_pairs(group * a + pa, held, winner, metric, iou,
+                                                                    selected, a, m, dtype)
+    del group
+    fg, fg_anchor, fg_group = _keep_topk2(held, hi, hi_group, pos_metric, s.topk2 if s.uses_topk2 else None, a,
+                                          b * m)
+    gt_idx = torch.where(fg, winner, 0).view(b, a)
+    fg = fg.view(b, a)
+
+    # Stage 3: targets.
+    target_labels, target_bboxes = _targets(labels, gt_bboxes, gt_idx, c)  # (B, A), (B, A, 4)
+
+    # Stage 4: soft targets, normalised by each gt's best metric and best IoU over its final positives.
+    best_metric, best_iou, norm = _normalise(pos_metric, pos_iou, fg_anchor, fg_group, b * m, s.eps)
+    target_score = norm.view(b, a)
+    target_scores = _soft_one_hot(target_labels.clamp(max=c - 1), target_score, c) if dense_scores else None
+
+    return Assignment(
+        settings=s, gt_mask=gt_mask, gt_labels=labels, gt_bboxes=gt_bboxes, candidate_bboxes=cand_boxes,
+        pair_image=pi, pair_gt=pg, pair_anchor=pa, pair_in_box=in_box, pair_score=score, pair_iou=iou,
+        pair_metric=metric, pair_rank=rank, pair_selected=selected, pair_tied=tied,
+        choosers=choosers.view(b, a), winner=winner.view(b, a), fg_mask=fg, target_gt_idx=gt_idx,
+        target_labels=target_labels, target_bboxes=target_bboxes, target_scores=target_scores,
+        target_score=target_score, positive_metric=torch.where(fg, pos_metric.view(b, a), 0.0),
+        positive_iou=torch.where(fg, pos_iou.view(b, a), 0.0), handed=fg & ~win_selected.view(b, a),
+        gt_best_metric=best_metric.view(b, m), gt_best_iou=best_iou.view(b, m),
+    )
+
+
+def _gt_slots(gt_labels: Tensor, mask_gt: Tensor, gt_bboxes: Tensor, settings: AssignerSettings,
+              dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The gt inputs in the shapes the stages use, classes checked.
+
+    Args:
+        gt_labels, mask_gt: ``Tensor[B, M, 1]`` or ``[B, M]``.
+        gt_bboxes: ``Tensor[B, M, 4] float, xyxy px``.
+        dtype: the predictions' dtype, which the boxes take.
+
+    Returns:
+        ``labels`` ``Tensor[B, M] int64``, ``gt_mask`` ``Tensor[B, M] bool``, ``gt_bboxes``
+        ``Tensor[B, M, 4]`` in ``dtype``, and the candidate boxes (floored when the floor applies).
+
+    Raises:
+        ValueError: a real gt's class is outside ``0..C-1``.
+    """
+    b, m = gt_bboxes.shape[:2]
+    c = settings.num_classes
     labels = gt_labels.reshape(b, m).long()
     gt_mask = mask_gt.reshape(b, m).bool()
     real_labels = labels[gt_mask]
@@ -290,132 +369,203 @@ def assign(
     if bool(outside.any()):
         raise ValueError(f"gt class {real_labels[outside][0].item()} is outside 0..{c - 1} (num_classes = {c})")
     gt_bboxes = gt_bboxes.to(dtype)
-    cand_boxes = floor_small_boxes(gt_bboxes, s.floor_side) if s.uses_floor else gt_bboxes
+    cand_boxes = floor_small_boxes(gt_bboxes, settings.floor_side) if settings.uses_floor else gt_bboxes
+    return labels, gt_mask, gt_bboxes, cand_boxes
 
-    # Stage 1: candidates and their metrics (every tensor below is per pair, per anchor or per gt).
-    pi, pg, pa = _candidate_pairs(anc_points, cand_boxes, gt_mask)  # (P,)
-    group = pi * m + pg  # (P,) gt id over the batch
-    anchor_key = pi * a + pa  # (P,) anchor id over the batch
+
+def _pair_metrics(pd_scores: Tensor, pd_bboxes: Tensor, anc_points: Tensor, gt_bboxes: Tensor, labels: Tensor,
+                  pi: Tensor, pa: Tensor, group: Tensor, anchor_key: Tensor, settings: AssignerSettings,
+                  overlap: OverlapFn) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Stage 1 metrics of the candidate pairs: in-box flag, score ``s``, overlap ``u``, metric ``t``.
+
+    Args:
+        pd_scores: ``Tensor[B, A, C] float``; pd_bboxes: ``Tensor[B, A, 4] float, xyxy px``.
+        anc_points: ``Tensor[A, 2] float, px``.
+        gt_bboxes: ``Tensor[B, M, 4] float, xyxy px`` (not floored); labels: ``Tensor[B, M] int64``.
+        pi, pa: ``Tensor[P] int64``, image and anchor of each pair.
+        group: ``Tensor[P] int64``, ``image * M + gt``; anchor_key: ``Tensor[P] int64``, ``image * A + anchor``.
+        overlap: the overlap step (:func:`pair_overlap`); ``u`` is it clamped at 0.
+
+    Returns:
+        ``in_box`` ``Tensor[P] bool`` (the centre is inside the original box, all True without the
+        floor), ``score``, ``iou`` and ``metric = score**alpha * iou**beta``, each ``Tensor[P] float``.
+    """
+    b, m = gt_bboxes.shape[:2]
+    a, c = pd_scores.shape[1:]
     gt_box = gt_bboxes.reshape(b * m, 4).index_select(0, group)  # (P, 4)
-    in_box = centres_inside(anc_points[pa], gt_box) if s.uses_floor else torch.ones_like(pa, dtype=torch.bool)
-    pair_label = labels.reshape(-1).index_select(0, group)
+    if settings.uses_floor:
+        in_box = centres_inside(anc_points[pa], gt_box)
+    else:
+        in_box = torch.ones_like(pa, dtype=torch.bool)
+    pair_label = labels.reshape(-1).index_select(0, group)  # (P,)
     if pd_scores.is_contiguous():
         score = pd_scores.reshape(-1).index_select(0, anchor_key * c + pair_label)  # (P,)
     else:
         score = pd_scores[pi, pa, pair_label]
     del pair_label
-    overlap_fn = box_ciou_paired if s.iou == "ciou" else box_iou_paired
-    iou = overlap_fn(gt_box, pd_bboxes.reshape(b * a, 4).index_select(0, anchor_key)).clamp(min=0)  # (P,)
+    iou = overlap(gt_box, pd_bboxes.reshape(b * a, 4).index_select(0, anchor_key)).clamp(min=0)  # (P,)
     del gt_box
-    metric = score.pow(s.alpha) * iou.pow(s.beta)  # (P,)
+    metric = score.pow(settings.alpha) * iou.pow(settings.beta)  # (P,)
+    return in_box, score, iou, metric
 
-    # Top-k per gt over all anchors, zero ties by lower anchor index.
-    rank = rank_among_all_anchors(group, pa, metric, b * m)
-    selected = rank < s.topk
-    tied = _boundary_ties(group, metric, rank, s.topk, a, b * m)
 
-    # Stage 2: one gt per anchor.
+def _select_topk(group: Tensor, anchor: Tensor, metric: Tensor, topk: int, num_anchors: int,
+                 num_groups: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Stage 1 top-k: each gt ranks all anchors by metric, zero ties by lower anchor index.
+
+    Args:
+        group: ``Tensor[P] int64``, ``image * M + gt``, pairs sorted by (group, anchor).
+        anchor: ``Tensor[P] int64``; metric: ``Tensor[P] float >= 0``.
+        num_anchors: A; num_groups: B * M.
+
+    Returns:
+        ``rank`` ``Tensor[P] int64`` (0 = best), ``selected`` ``Tensor[P] bool`` (rank < K),
+        ``tied`` ``Tensor[P] bool`` (:func:`_boundary_ties`).
+    """
+    rank = rank_among_all_anchors(group, anchor, metric, num_groups)
+    selected = rank < topk
+    tied = _boundary_ties(group, metric, rank, topk, num_anchors, num_groups)
+    return rank, selected, tied
+
+
+def _resolve_conflicts(anchor_key: Tensor, pair_gt: Tensor, iou: Tensor, selected: Tensor, conflict: str,
+                       num_anchors: int, num_slots: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Stage 2 conflicts: the gt slot holding each anchor of the batch.
+
+    An anchor selected by one gt goes to it; one selected by several (*contested*) goes to the
+    competing gt of largest IoU, lowest slot on ties; competitors are all gt slots (``"all-gts"``:
+    slot 0 when every IoU is 0) or only those that selected it (``"choosers"``).
+
+    Args:
+        anchor_key: ``Tensor[P] int64``, ``image * A + anchor``; pair_gt: ``Tensor[P] int64``, slot.
+        iou: ``Tensor[P] float``; selected: ``Tensor[P] bool``.
+        num_anchors: B * A; num_slots: M.
+        dtype: dtype of the per-anchor best IoU.
+
+    Returns:
+        ``choosers`` ``Tensor[B*A] int64`` (gts that selected each anchor) and ``winner``
+        ``Tensor[B*A] int64`` (slot holding it, -1 if none).
+    """
+    dev = anchor_key.device
     sel = selected.nonzero().squeeze(1)  # at most K per gt
     sel_anchor = anchor_key[sel]
-    choosers = torch.bincount(sel_anchor, minlength=b * a)  # (B*A,)
-    winner = torch.full((b * a,), -1, dtype=torch.long, device=dev)
-    winner[sel_anchor] = pg[sel]  # exact where one chooser
+    choosers = torch.bincount(sel_anchor, minlength=num_anchors)  # (B*A,)
+    winner = torch.full((num_anchors,), -1, dtype=torch.long, device=dev)
+    winner[sel_anchor] = pair_gt[sel]  # exact where one chooser
     contested = choosers > 1
     if bool(contested.any()):
-        if s.conflict == "choosers":
+        if conflict == "choosers":
             compete = sel[contested[sel_anchor]]
         else:
             compete = contested[anchor_key].nonzero().squeeze(1)
         compete_anchor, compete_iou = anchor_key[compete], iou[compete]
-        best = torch.zeros(b * a, dtype=dtype, device=dev).scatter_reduce(
+        best = torch.zeros(num_anchors, dtype=dtype, device=dev).scatter_reduce(
             0, compete_anchor, compete_iou, "amax", include_self=True)  # (B*A,)
         is_best = compete_iou == best[compete_anchor]
-        lowest = torch.full((b * a,), m, dtype=torch.long, device=dev).scatter_reduce(
-            0, compete_anchor[is_best], pg[compete[is_best]], "amin", include_self=True)  # (B*A,)
-        if s.conflict == "all-gts":
+        lowest = torch.full((num_anchors,), num_slots, dtype=torch.long, device=dev).scatter_reduce(
+            0, compete_anchor[is_best], pair_gt[compete[is_best]], "amin", include_self=True)  # (B*A,)
+        if conflict == "all-gts":
             lowest = torch.where(best > 0, lowest, torch.zeros_like(lowest))  # all-zero column: slot 0
         winner = torch.where(contested, lowest, winner)
-    del anchor_key
+    return choosers, winner
 
-    # Metric and IoU of each (winner, anchor): 0 when the winner does not contain the anchor.
-    held = winner >= 0
-    hi = held.nonzero().squeeze(1)  # anchors (over the batch) that have a gt
-    hi_group = torch.div(hi, a, rounding_mode="floor") * m + winner[hi]
-    idx, found = _pair_lookup(group * a + pa, hi_group * a + hi % a)  # pair keys ascend
-    del group
+
+def _winner_pairs(pair_key: Tensor, held: Tensor, winner: Tensor, metric: Tensor, iou: Tensor, selected: Tensor,
+                  num_anchors: int, num_slots: int,
+                  dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Stage 2: metric, IoU and top-k pick of each (winner, anchor); 0 where the winner does not contain it.
+
+    Args:
+        pair_key: ``Tensor[P] int64``, ``(image * M + gt) * A + anchor``, ascending.
+        held: ``Tensor[B*A] bool``, ``winner >= 0``; winner: ``Tensor[B*A] int64``.
+        metric, iou: ``Tensor[P] float``; selected: ``Tensor[P] bool``.
+        num_anchors: A; num_slots: M; dtype: dtype of the per-anchor values.
+
+    Returns:
+        ``hi`` ``Tensor[H] int64`` (held anchors over the batch, ascending), ``hi_group``
+        ``Tensor[H] int64`` (their gt, ``image * M + slot``), and over the batch's anchors
+        ``pos_metric``, ``pos_iou`` ``Tensor[B*A] float`` and ``win_selected`` ``Tensor[B*A] bool``.
+    """
+    a, total, dev = num_anchors, held.shape[0], held.device
+    hi = held.nonzero().squeeze(1)  # (H,) anchors (over the batch) that have a gt
+    hi_group = torch.div(hi, a, rounding_mode="floor") * num_slots + winner[hi]  # (H,)
+    idx, found = _pair_lookup(pair_key, hi_group * a + hi % a)  # pair keys ascend
     idx = idx[found]
     hf = hi[found]
-    pos_metric = torch.zeros(b * a, dtype=dtype, device=dev)
+    pos_metric = torch.zeros(total, dtype=dtype, device=dev)  # (B*A,)
     pos_metric[hf] = metric[idx]
-    pos_iou = torch.zeros(b * a, dtype=dtype, device=dev)
+    pos_iou = torch.zeros(total, dtype=dtype, device=dev)  # (B*A,)
     pos_iou[hf] = iou[idx]
-    win_selected = torch.zeros(b * a, dtype=torch.bool, device=dev)
+    win_selected = torch.zeros(total, dtype=torch.bool, device=dev)  # (B*A,)
     win_selected[hf] = selected[idx]
+    return hi, hi_group, pos_metric, pos_iou, win_selected
 
-    fg = held
-    fg_anchor, fg_group = hi, hi_group
-    if s.uses_topk2:
-        by_gt = torch.argsort(hi_group * a + hi % a)  # rank_among_all_anchors wants (gt, anchor) order
-        keep = torch.empty(hi.shape, dtype=torch.bool, device=dev)
-        keep[by_gt] = rank_among_all_anchors(hi_group[by_gt], hi[by_gt] % a, pos_metric[hi[by_gt]], b * m) < s.topk2
-        fg = held.clone()
-        fg[hi[~keep]] = False
-        fg_anchor, fg_group = hi[keep], hi_group[keep]
-    gt_idx = torch.where(fg, winner, 0)
 
-    # Stage 4: normalise by each gt's best metric and best IoU over its final positives.
-    fg_metric = pos_metric[fg_anchor]
-    best_metric = torch.zeros(b * m, dtype=dtype, device=dev).scatter_reduce(
-        0, fg_group, fg_metric, "amax", include_self=True)  # (B*M,)
-    best_iou = torch.zeros(b * m, dtype=dtype, device=dev).scatter_reduce(
-        0, fg_group, pos_iou[fg_anchor], "amax", include_self=True)  # (B*M,)
-    norm = torch.zeros(b * a, dtype=dtype, device=dev)  # (B*A,)
-    norm[fg_anchor] = fg_metric * best_iou[fg_group] / (best_metric[fg_group] + s.eps)
+def _keep_topk2(held: Tensor, hi: Tensor, hi_group: Tensor, pos_metric: Tensor, topk2: int | None,
+                num_anchors: int, num_groups: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Stage 2, ``topk2`` (None: keep every held anchor): each gt keeps its positives among its
+    ``topk2`` best anchors by post-conflict metric (same tie rule as top-k).
 
-    # Stage 3: targets.
-    gt_idx = gt_idx.view(b, a)
-    fg = fg.view(b, a)
-    if m == 0:
-        target_labels = torch.full((b, a), c, dtype=torch.long, device=dev)
-        target_bboxes = torch.zeros((b, a, 4), dtype=dtype, device=dev)
+    Args:
+        held: ``Tensor[B*A] bool``; hi, hi_group: ``Tensor[H] int64`` (:func:`_winner_pairs`).
+        pos_metric: ``Tensor[B*A] float``.
+        num_anchors: A; num_groups: B * M.
+
+    Returns:
+        ``fg`` ``Tensor[B*A] bool``, and the final positives' anchors and gts, ``Tensor[F] int64`` each.
+    """
+    if topk2 is None:
+        return held, hi, hi_group
+    a = num_anchors
+    by_gt = torch.argsort(hi_group * a + hi % a)  # rank_among_all_anchors wants (gt, anchor) order
+    keep = torch.empty(hi.shape, dtype=torch.bool, device=hi.device)
+    keep[by_gt] = rank_among_all_anchors(hi_group[by_gt], hi[by_gt] % a, pos_metric[hi[by_gt]], num_groups) < topk2
+    fg = held.clone()
+    fg[hi[~keep]] = False
+    return fg, hi[keep], hi_group[keep]
+
+
+def _targets(labels: Tensor, gt_bboxes: Tensor, gt_idx: Tensor, num_classes: int) -> tuple[Tensor, Tensor]:
+    """Stage 3: every anchor's label and box, taken from its gt (slot 0 on background).
+
+    Args:
+        labels: ``Tensor[B, M] int64``; gt_bboxes: ``Tensor[B, M, 4] float, xyxy px``.
+        gt_idx: ``Tensor[B, A] int64``.
+
+    Returns:
+        ``Tensor[B, A] int64`` labels clamped at 0 (all C when M == 0) and ``Tensor[B, A, 4]`` boxes.
+    """
+    b, a = gt_idx.shape
+    if gt_bboxes.shape[1] == 0:
+        target_labels = torch.full((b, a), num_classes, dtype=torch.long, device=gt_idx.device)
+        target_bboxes = torch.zeros((b, a, 4), dtype=gt_bboxes.dtype, device=gt_idx.device)
     else:
         target_labels = labels.gather(1, gt_idx).clamp(min=0)  # (B, A)
         target_bboxes = gt_bboxes.gather(1, gt_idx[..., None].expand(b, a, 4))  # (B, A, 4)
-    target_score = norm.view(b, a)
-    target_scores = None
-    if dense_scores:
-        target_scores = _soft_one_hot(target_labels.clamp(max=c - 1), target_score, c)  # (B, A, C)
+    return target_labels, target_bboxes
 
-    return Assignment(
-        settings=s,
-        gt_mask=gt_mask,
-        gt_labels=labels,
-        gt_bboxes=gt_bboxes,
-        candidate_bboxes=cand_boxes,
-        pair_image=pi,
-        pair_gt=pg,
-        pair_anchor=pa,
-        pair_in_box=in_box,
-        pair_score=score,
-        pair_iou=iou,
-        pair_metric=metric,
-        pair_rank=rank,
-        pair_selected=selected,
-        pair_tied=tied,
-        choosers=choosers.view(b, a),
-        winner=winner.view(b, a),
-        fg_mask=fg,
-        target_gt_idx=gt_idx,
-        target_labels=target_labels,
-        target_bboxes=target_bboxes,
-        target_scores=target_scores,
-        target_score=target_score,
-        positive_metric=torch.where(fg, pos_metric.view(b, a), 0.0),
-        positive_iou=torch.where(fg, pos_iou.view(b, a), 0.0),
-        handed=fg & ~win_selected.view(b, a),
-        gt_best_metric=best_metric.view(b, m),
-        gt_best_iou=best_iou.view(b, m),
-    )
+
+def _normalise(pos_metric: Tensor, pos_iou: Tensor, fg_anchor: Tensor, fg_group: Tensor, num_groups: int,
+               eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """Stage 4: each positive's score ``t * max_u(g) / (max_t(g) + eps)``, maxima over g's final positives.
+
+    Args:
+        pos_metric, pos_iou: ``Tensor[B*A] float``.
+        fg_anchor, fg_group: ``Tensor[F] int64``, final positives over the batch and their gts.
+        num_groups: B * M.
+
+    Returns:
+        ``best_metric``, ``best_iou`` ``Tensor[B*M] float`` and ``norm`` ``Tensor[B*A] float`` (0 on background).
+    """
+    dtype, dev = pos_metric.dtype, pos_metric.device
+    fg_metric = pos_metric[fg_anchor]  # (F,)
+    best_metric = torch.zeros(num_groups, dtype=dtype, device=dev).scatter_reduce(
+        0, fg_group, fg_metric, "amax", include_self=True)  # (B*M,)
+    best_iou = torch.zeros(num_groups, dtype=dtype, device=dev).scatter_reduce(
+        0, fg_group, pos_iou[fg_anchor], "amax", include_self=True)  # (B*M,)
+    norm = torch.zeros(pos_metric.shape[0], dtype=dtype, device=dev)  # (B*A,)
+    norm[fg_anchor] = fg_metric * best_iou[fg_group] / (best_metric[fg_group] + eps)
+    return best_metric, best_iou, norm
 
 
 def _soft_one_hot(labels: Tensor, score: Tensor, num_classes: int) -> Tensor:

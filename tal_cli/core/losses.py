@@ -258,116 +258,173 @@ def compute_losses(
         ShapeError: a tensor's shape disagrees with the assignment.
     """
     _check_shapes(assignment, logits, distributions, pred_boxes, anchors, anchor_strides)
-    b, a, c = assignment.target_scores.shape
-    m = assignment.gt_mask.shape[1]
-    dtype, dev = logits.dtype, logits.device
-    fg = assignment.fg_mask  # (B, A)
+    dtype = logits.dtype
     target_scores = assignment.target_scores.to(dtype)  # (B, A, C)
-
     total = target_scores.sum()
     tss = total.clamp(min=1)
 
-    # Classification: every anchor, every class.
+    cls, anchor_cls = _cls_term(logits, target_scores, assignment.fg_mask, softplus_sum, tss)
+    pos = _Positives.gather(assignment, target_scores, pred_boxes, anchors, anchor_strides, dtype)
+    ciou, box_terms = _box_term(pos)
+    r = distributions.shape[-1] if distributions is not None else reg_max
+    ltrb, reach, beyond = _dfl_targets(pos, r)
+    third = "l1" if r == 1 else "dfl"
+    reason, dfl_terms = _third_term(pos, distributions, ltrb, r, reach, input_hw, dfl_unavailable_reason)
+
+    box = box_terms.sum() / tss
+    dfl = dfl_terms.sum() / tss if dfl_terms is not None else None
+    box_anchor = box_terms / tss  # (F,)
+    dfl_anchor = dfl_terms / tss if dfl_terms is not None else None  # (F,)
+    fg = assignment.fg_mask  # (B, A)
+    zero_ba = torch.zeros_like(anchor_cls)
+    return Losses(
+        raw=LossTerms(box, cls, dfl),
+        gained=LossTerms(box * gains.box, cls * gains.cls, None if dfl is None else dfl * gains.dfl),
+        gains=gains, target_scores_sum=tss, target_score_total=total, third=third, reg_max=r, dfl_reach=reach,
+        dfl_unavailable_reason=reason, anchor_cls=anchor_cls,
+        anchor_box=pos.per_anchor(box_anchor), anchor_dfl=None if dfl_anchor is None else pos.per_anchor(dfl_anchor),
+        anchor_ciou=pos.per_anchor(ciou), anchor_target_ltrb=pos.per_anchor(ltrb),
+        anchor_beyond_reach=pos.per_anchor(beyond),
+        gt_box=pos.per_gt(box_anchor), gt_dfl=None if dfl_anchor is None else pos.per_gt(dfl_anchor),
+        gt_cls_positive=pos.per_gt(anchor_cls[pos.image, pos.anchor]), gt_target_score=pos.per_gt(pos.weight),
+        gt_beyond_reach=pos.per_gt(beyond.long()),
+        image_cls_positive=torch.where(fg, anchor_cls, zero_ba).sum(1),  # (B,)
+        image_cls_background=torch.where(fg, zero_ba, anchor_cls).sum(1),  # (B,)
+    )
+
+
+def _cls_term(logits: Tensor, target_scores: Tensor, fg: Tensor, softplus_sum: Tensor | None,
+              tss: Tensor) -> tuple[Tensor, Tensor]:
+    """Classification: BCE over every anchor and class.
+
+    Args:
+        logits, target_scores: ``Tensor[B, A, C] float``; fg: ``Tensor[B, A] bool``.
+        softplus_sum: ``Tensor[B, A] float`` or None (see :func:`compute_losses`).
+        tss: ``Tensor[] float``, the normaliser.
+
+    Returns:
+        the term ``Tensor[]`` and each anchor's share ``Tensor[B, A]`` (both ``/ tss``).
+    """
     if softplus_sum is None:
         bce = F.binary_cross_entropy_with_logits(logits, target_scores, reduction="none")  # (B, A, C)
         anchor_bce = bce.sum(-1)  # (B, A)
     else:  # BCE(x, 0) = softplus(x) on background rows; positive rows directly (no cancellation)
         fb, fa = fg.nonzero(as_tuple=True)  # (F,), (F,)
-        anchor_bce = softplus_sum.to(dtype).clone()  # (B, A)
+        anchor_bce = softplus_sum.to(logits.dtype).clone()  # (B, A)
         anchor_bce[fb, fa] = F.binary_cross_entropy_with_logits(
             logits[fb, fa], target_scores[fb, fa], reduction="none").sum(-1)  # (F,)
-    cls = anchor_bce.sum() / tss
-    anchor_cls = anchor_bce / tss  # (B, A)
-    zero_ba = torch.zeros_like(anchor_cls)
-    image_cls_positive = torch.where(fg, anchor_cls, zero_ba).sum(1)  # (B,)
-    image_cls_background = torch.where(fg, zero_ba, anchor_cls).sum(1)  # (B,)
+    return anchor_bce.sum() / tss, anchor_bce / tss
 
-    # Positives, in row-major (image, anchor) order as a boolean mask selects them.
-    pb, pa = fg.nonzero(as_tuple=True)  # (F,), (F,)
-    pg = assignment.target_gt_idx[pb, pa]  # (F,)
-    weight = target_scores[pb, pa].sum(-1)  # (F,)
-    stride = anchor_strides.to(dtype)[pa][:, None]  # (F, 1)
-    pred_grid = pred_boxes.to(dtype)[pb, pa] / stride  # (F, 4) grid units
-    target_grid = assignment.target_bboxes.to(dtype)[pb, pa] / stride  # (F, 4) grid units
-    anchor_grid = anchors.to(dtype)[pa] / stride  # (F, 2) grid units
 
-    # Box: 1 - CIoU (prediction first, as the loss does), weighted by the target score.
-    ciou = box_ciou_paired(pred_grid, target_grid)  # (F,)
-    box_terms = (1 - ciou) * weight  # (F,)
-    box = box_terms.sum() / tss
+@dataclass(frozen=True)
+class _Positives:
+    """The positive anchors, in row-major (image, anchor) order as a boolean mask selects them.
 
-    # DFL targets: distances from the anchor to the target box sides, grid units.
-    ltrb = torch.cat((anchor_grid - target_grid[:, :2], target_grid[:, 2:] - anchor_grid), dim=-1)  # (F, 4)
-    r = distributions.shape[-1] if distributions is not None else reg_max
-    reach = None if r is None or r <= 1 else r - 1 - DFL_MARGIN
-    beyond = (ltrb > reach).any(-1) if reach is not None else torch.zeros_like(weight, dtype=torch.bool)  # (F,)
+    Attributes:
+        image, anchor, gt: ``Tensor[F] int64``.
+        weight: ``Tensor[F] float``, the target score summed over classes.
+        stride: ``Tensor[F, 1] float``.
+        pred, target: ``Tensor[F, 4] float``, predicted and target boxes, xyxy grid units.
+        centre: ``Tensor[F, 2] float``, anchor centres, grid units.
+        shape: ``(B, M, A)``.
+    """
 
-    reason = None
-    dfl = dfl_terms = None
-    third = "l1" if r == 1 else "dfl"
-    if distributions is None:
-        reason = dfl_unavailable_reason or REASON_DECODED
-    elif r == 1 and input_hw is None:
-        reason = REASON_NO_SIZE
-    elif r == 1:  # L1 on distances normalised by the input size (x sides by width, y sides by height)
-        size = torch.tensor([input_hw[1], input_hw[0]] * 2, dtype=dtype, device=dev)  # (4,) W H W H
-        pred_ltrb = distributions.to(dtype)[pb, pa, :, 0]  # (F, 4) grid units
-        per_side = ((pred_ltrb - ltrb) * stride / size).abs()  # (F, 4)
-        dfl_terms = per_side.mean(-1) * weight  # (F,)
-        dfl = dfl_terms.sum() / tss
-    else:
-        target = ltrb.clamp(0, reach)  # (F, 4)
-        left = target.long()  # (F, 4) floor: target >= 0
-        right = left + 1  # (F, 4)
-        w_left = right.to(dtype) - target  # (F, 4)
-        w_right = 1 - w_left  # (F, 4)
-        logp = distributions.to(dtype)[pb, pa].log_softmax(-1)  # (F, 4, R)
-        per_side = -(logp.gather(-1, left[..., None])[..., 0] * w_left
-                     + logp.gather(-1, right[..., None])[..., 0] * w_right)  # (F, 4)
-        dfl_terms = per_side.mean(-1) * weight  # (F,)
-        dfl = dfl_terms.sum() / tss
+    image: Tensor
+    anchor: Tensor
+    gt: Tensor
+    weight: Tensor
+    stride: Tensor
+    pred: Tensor
+    target: Tensor
+    centre: Tensor
+    shape: tuple[int, int, int]
 
-    def per_anchor(values: Tensor) -> Tensor:
-        out = torch.zeros((b, a) + values.shape[1:], dtype=values.dtype, device=dev)  # (B, A, ...)
-        out[pb, pa] = values
+    @classmethod
+    def gather(cls, assignment: Assignment, target_scores: Tensor, pred_boxes: Tensor, anchors: Tensor,
+               anchor_strides: Tensor, dtype: torch.dtype) -> "_Positives":
+        pb, pa = assignment.fg_mask.nonzero(as_tuple=True)  # (F,), (F,)
+        stride = anchor_strides.to(dtype)[pa][:, None]  # (F, 1)
+        b, a = assignment.fg_mask.shape
+        return cls(image=pb, anchor=pa, gt=assignment.target_gt_idx[pb, pa],
+                   weight=target_scores[pb, pa].sum(-1), stride=stride,
+                   pred=pred_boxes.to(dtype)[pb, pa] / stride,
+                   target=assignment.target_bboxes.to(dtype)[pb, pa] / stride,
+                   centre=anchors.to(dtype)[pa] / stride, shape=(b, assignment.gt_mask.shape[1], a))
+
+    def per_anchor(self, values: Tensor) -> Tensor:
+        """``Tensor[F, ...]`` -> ``Tensor[B, A, ...]``, 0 on background."""
+        b, _, a = self.shape
+        out = torch.zeros((b, a) + values.shape[1:], dtype=values.dtype, device=values.device)  # (B, A, ...)
+        out[self.image, self.anchor] = values
         return out
 
-    gt_key = pb * m + pg  # (F,) gt slot over the batch
+    def per_gt(self, values: Tensor) -> Tensor:
+        """``Tensor[F]`` -> ``Tensor[B, M]``, summed over each gt's positives."""
+        b, m, _ = self.shape
+        out = torch.zeros(b * m, dtype=values.dtype, device=values.device)  # (B*M,)
+        return out.index_add(0, self.image * m + self.gt, values).view(b, m)
 
-    def per_gt(values: Tensor) -> Tensor:
-        out = torch.zeros(b * m, dtype=values.dtype, device=dev)  # (B*M,)
-        return out.index_add(0, gt_key, values).view(b, m)
 
-    box_anchor = box_terms / tss  # (F,)
-    dfl_anchor = dfl_terms / tss if dfl_terms is not None else None  # (F,)
-    cls_positive = anchor_cls[pb, pa]  # (F,)
+def _box_term(pos: _Positives) -> tuple[Tensor, Tensor]:
+    """Box: ``1 - CIoU`` (prediction first, as the loss does), weighted by the target score.
 
-    raw = LossTerms(box, cls, dfl)
-    gained = LossTerms(box * gains.box, cls * gains.cls, None if dfl is None else dfl * gains.dfl)
-    return Losses(
-        raw=raw,
-        gained=gained,
-        gains=gains,
-        target_scores_sum=tss,
-        target_score_total=total,
-        third=third,
-        reg_max=r,
-        dfl_reach=reach,
-        dfl_unavailable_reason=reason,
-        anchor_cls=anchor_cls,
-        anchor_box=per_anchor(box_anchor),
-        anchor_dfl=None if dfl_anchor is None else per_anchor(dfl_anchor),
-        anchor_ciou=per_anchor(ciou),
-        anchor_target_ltrb=per_anchor(ltrb),
-        anchor_beyond_reach=per_anchor(beyond),
-        gt_box=per_gt(box_anchor),
-        gt_dfl=None if dfl_anchor is None else per_gt(dfl_anchor),
-        gt_cls_positive=per_gt(cls_positive),
-        gt_target_score=per_gt(weight),
-        gt_beyond_reach=per_gt(beyond.long()),
-        image_cls_positive=image_cls_positive,
-        image_cls_background=image_cls_background,
-    )
+    Returns:
+        the CIoU and the weighted term of each positive, ``Tensor[F]`` each (not ``/ tss``).
+    """
+    ciou = box_ciou_paired(pos.pred, pos.target)  # (F,)
+    return ciou, (1 - ciou) * pos.weight
+
+
+def _dfl_targets(pos: _Positives, r: int | None) -> tuple[Tensor, float | None, Tensor]:
+    """DFL targets: distances from the anchor to the target box sides, grid units.
+
+    Returns:
+        ``ltrb`` ``Tensor[F, 4]`` (not clamped), the reach ``R - 1 - DFL_MARGIN`` (None when R is
+        1 or unknown) and ``Tensor[F] bool``, positives with a side beyond it.
+    """
+    ltrb = torch.cat((pos.centre - pos.target[:, :2], pos.target[:, 2:] - pos.centre), dim=-1)  # (F, 4)
+    reach = None if r is None or r <= 1 else r - 1 - DFL_MARGIN
+    beyond = (ltrb > reach).any(-1) if reach is not None else torch.zeros_like(pos.weight, dtype=torch.bool)  # (F,)
+    return ltrb, reach, beyond
+
+
+def _third_term(pos: _Positives, distributions: Tensor | None, ltrb: Tensor, r: int | None, reach: float | None,
+                input_hw: tuple[int, int] | None, unavailable: str | None) -> tuple[str | None, Tensor | None]:
+    """The third term per positive: DFL, or L1 on distances for R = 1 heads.
+
+    Returns:
+        ``(reason, terms)``: why it is unavailable (else None), and ``Tensor[F]`` (not ``/ tss``) or None.
+    """
+    if distributions is None:
+        return unavailable or REASON_DECODED, None
+    if r == 1 and input_hw is None:
+        return REASON_NO_SIZE, None
+    if r == 1:
+        return None, _l1_terms(pos, distributions, ltrb, input_hw)
+    return None, _dfl_terms(pos, distributions, ltrb, reach)
+
+
+def _l1_terms(pos: _Positives, distributions: Tensor, ltrb: Tensor, input_hw: tuple[int, int]) -> Tensor:
+    """L1 on distances normalised by the input size (x sides by width, y sides by height); ``Tensor[F]``."""
+    dtype = pos.weight.dtype
+    size = torch.tensor([input_hw[1], input_hw[0]] * 2, dtype=dtype, device=ltrb.device)  # (4,) W H W H
+    pred_ltrb = distributions.to(dtype)[pos.image, pos.anchor, :, 0]  # (F, 4) grid units
+    per_side = ((pred_ltrb - ltrb) * pos.stride / size).abs()  # (F, 4)
+    return per_side.mean(-1) * pos.weight  # (F,)
+
+
+def _dfl_terms(pos: _Positives, distributions: Tensor, ltrb: Tensor, reach: float) -> Tensor:
+    """Distribution focal loss, the target split between bins ``floor`` and ``floor + 1``; ``Tensor[F]``."""
+    dtype = pos.weight.dtype
+    target = ltrb.clamp(0, reach)  # (F, 4)
+    left = target.long()  # (F, 4) floor: target >= 0
+    right = left + 1  # (F, 4)
+    w_left = right.to(dtype) - target  # (F, 4)
+    w_right = 1 - w_left  # (F, 4)
+    logp = distributions.to(dtype)[pos.image, pos.anchor].log_softmax(-1)  # (F, 4, R)
+    per_side = -(logp.gather(-1, left[..., None])[..., 0] * w_left
+                 + logp.gather(-1, right[..., None])[..., 0] * w_right)  # (F, 4)
+    return per_side.mean(-1) * pos.weight  # (F,)
 
 
 def losses_from_heads(assignment: Assignment, heads: Sequence[DecodedHead], gains: Gains = Gains(),

@@ -371,50 +371,7 @@ def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: 
     raw, head_name, heads = select_branch(raw, head, path)
     imgsz = (int(imgsz[0]), int(imgsz[1]))
     levels = grid_levels(imgsz, strides)
-    four_r = 4 * reg_max
-    if isinstance(raw, dict) and "boxes" in raw and "scores" in raw:
-        if not isinstance(raw["boxes"], Tensor) or not isinstance(raw["scores"], Tensor):
-            raise InputFileError(f"{path}: found {_shape(raw)}; accepted: {ACCEPTED}")
-        boxes = _drop_batch(raw["boxes"], 2, "'boxes'", path)
-        scores = _drop_batch(raw["scores"], 2, "'scores'", path)
-        if boxes.shape[0] != four_r:
-            raise InputFileError(
-                f"{path}: 'boxes' has {boxes.shape[0]} channels, expected 4*R = {four_r} (reg_max {reg_max}); "
-                "set reg_max in the config if the head differs")
-        if boxes.shape[1] != scores.shape[1]:
-            raise InputFileError(f"{path}: 'boxes' has {boxes.shape[1]} anchors but 'scores' has {scores.shape[1]}")
-        _check_anchor_count(path, boxes.shape[1], levels, imgsz, strides)
-        flat, layout = torch.cat((boxes, scores), 0), "head"
-    elif isinstance(raw, (list, tuple)) and raw and all(isinstance(t, Tensor) for t in raw):
-        maps = [_drop_batch(t, 3, f"map {i}", path) for i, t in enumerate(raw)]
-        if len(maps) != len(levels):
-            raise InputFileError(f"{path}: {len(maps)} maps, expected one per stride ({len(levels)}: {list(strides)})")
-        for lv, t in zip(levels, maps):
-            if tuple(t.shape[1:]) != (lv.height, lv.width):
-                raise InputFileError(
-                    f"{path}: stride-{lv.stride} map is {t.shape[1]}x{t.shape[2]}, expected "
-                    f"{lv.height}x{lv.width} for a {imgsz[0]}x{imgsz[1]} input")
-            if t.shape[0] != maps[0].shape[0]:
-                raise InputFileError(f"{path}: maps have different channel counts: {[m.shape[0] for m in maps]}")
-        if maps[0].shape[0] <= four_r:
-            raise InputFileError(
-                f"{path}: maps have {maps[0].shape[0]} channels, expected 4*R + C > {four_r} (reg_max {reg_max})"
-            )
-        flat, layout = torch.cat([t.reshape(t.shape[0], -1) for t in maps], 1), "maps"
-    elif isinstance(raw, Tensor):
-        flat = _drop_batch(raw, 2, "the tensor", path)
-        _check_anchor_count(path, flat.shape[1], levels, imgsz, strides)
-        rest = flat[4:]
-        if flat.shape[0] > 4 and bool(((rest >= 0) & (rest <= 1)).all()):
-            layout = "decoded"
-        elif flat.shape[0] > four_r:
-            layout = "tensor"
-        else:
-            raise InputFileError(
-                f"{path}: tensor with {flat.shape[0]} channels is neither 4*R + C logits (R = {reg_max}) "
-                "nor decoded 4 + C with probabilities in [0, 1]")
-    else:
-        raise InputFileError(f"{path}: found {_shape(raw)}; accepted: {ACCEPTED}")
+    flat, layout = _flatten(raw, path, levels, imgsz, strides, reg_max)  # (channels, A)
 
     anchors, anchor_strides = make_anchors(levels)
     common = (layout, head_name, heads, imgsz, meta, reg_max, tuple(levels), anchors, anchor_strides)
@@ -423,6 +380,7 @@ def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: 
         boxes_px = xywh_to_xyxy(flat[:4].T)  # (A, 4)
         out = HeadOutput(*common, probs, boxes_px, None, None)
     else:
+        four_r = 4 * reg_max
         dist = flat[:four_r].T.reshape(-1, 4, reg_max)  # (A, 4, R)
         logits = flat[four_r:].T.contiguous()  # (A, C)
         grid_points = anchors / anchor_strides[:, None]  # (A, 2) grid units
@@ -431,6 +389,70 @@ def decode_head(raw: object, path: str | Path, imgsz: tuple[int, int], strides: 
     if meta is not None and meta.num_classes is not None and meta.num_classes != out.num_classes:
         raise InputFileError(f"{path}: meta says nc {meta.num_classes}, but the head has {out.num_classes} classes")
     return out
+
+
+def _flatten(raw: object, path: Path, levels: Sequence[Level], imgsz: tuple[int, int], strides: Sequence[int],
+             reg_max: int) -> tuple[Tensor, str]:
+    """The branch's channels over all anchors, ``Tensor[channels, A]``, and its layout name.
+
+    Raises:
+        InputFileError: unrecognised layout, or sizes that do not fit ``imgsz``/``strides``/``reg_max``.
+    """
+    if isinstance(raw, dict) and "boxes" in raw and "scores" in raw:
+        return _flatten_head(raw, path, levels, imgsz, strides, reg_max), "head"
+    if isinstance(raw, (list, tuple)) and raw and all(isinstance(t, Tensor) for t in raw):
+        return _flatten_maps(raw, path, levels, imgsz, strides, reg_max), "maps"
+    if isinstance(raw, Tensor):
+        flat = _drop_batch(raw, 2, "the tensor", path)
+        _check_anchor_count(path, flat.shape[1], levels, imgsz, strides)
+        rest = flat[4:]
+        if flat.shape[0] > 4 and bool(((rest >= 0) & (rest <= 1)).all()):
+            return flat, "decoded"
+        if flat.shape[0] > 4 * reg_max:
+            return flat, "tensor"
+        raise InputFileError(
+            f"{path}: tensor with {flat.shape[0]} channels is neither 4*R + C logits (R = {reg_max}) "
+            "nor decoded 4 + C with probabilities in [0, 1]")
+    raise InputFileError(f"{path}: found {_shape(raw)}; accepted: {ACCEPTED}")
+
+
+def _flatten_head(raw: dict, path: Path, levels: Sequence[Level], imgsz: tuple[int, int], strides: Sequence[int],
+                  reg_max: int) -> Tensor:
+    """The ``head`` layout: ``boxes [4R, A]`` on top of ``scores [C, A]``."""
+    if not isinstance(raw["boxes"], Tensor) or not isinstance(raw["scores"], Tensor):
+        raise InputFileError(f"{path}: found {_shape(raw)}; accepted: {ACCEPTED}")
+    boxes = _drop_batch(raw["boxes"], 2, "'boxes'", path)
+    scores = _drop_batch(raw["scores"], 2, "'scores'", path)
+    four_r = 4 * reg_max
+    if boxes.shape[0] != four_r:
+        raise InputFileError(
+            f"{path}: 'boxes' has {boxes.shape[0]} channels, expected 4*R = {four_r} (reg_max {reg_max}); "
+            "set reg_max in the config if the head differs")
+    if boxes.shape[1] != scores.shape[1]:
+        raise InputFileError(f"{path}: 'boxes' has {boxes.shape[1]} anchors but 'scores' has {scores.shape[1]}")
+    _check_anchor_count(path, boxes.shape[1], levels, imgsz, strides)
+    return torch.cat((boxes, scores), 0)
+
+
+def _flatten_maps(raw: Sequence[Tensor], path: Path, levels: Sequence[Level], imgsz: tuple[int, int],
+                  strides: Sequence[int], reg_max: int) -> Tensor:
+    """The ``maps`` layout: one ``[4R + C, H, W]`` map per stride, flattened row-major and concatenated."""
+    maps = [_drop_batch(t, 3, f"map {i}", path) for i, t in enumerate(raw)]
+    if len(maps) != len(levels):
+        raise InputFileError(f"{path}: {len(maps)} maps, expected one per stride ({len(levels)}: {list(strides)})")
+    for lv, t in zip(levels, maps):
+        if tuple(t.shape[1:]) != (lv.height, lv.width):
+            raise InputFileError(
+                f"{path}: stride-{lv.stride} map is {t.shape[1]}x{t.shape[2]}, expected "
+                f"{lv.height}x{lv.width} for a {imgsz[0]}x{imgsz[1]} input")
+        if t.shape[0] != maps[0].shape[0]:
+            raise InputFileError(f"{path}: maps have different channel counts: {[m.shape[0] for m in maps]}")
+    four_r = 4 * reg_max
+    if maps[0].shape[0] <= four_r:
+        raise InputFileError(
+            f"{path}: maps have {maps[0].shape[0]} channels, expected 4*R + C > {four_r} (reg_max {reg_max})"
+        )
+    return torch.cat([t.reshape(t.shape[0], -1) for t in maps], 1)
 
 
 def read_predictions(path: str | Path, imgsz: tuple[int, int], strides: Sequence[int], reg_max: int,

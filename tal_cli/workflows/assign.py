@@ -2,7 +2,8 @@
 
 :func:`assign_image` does everything between parsing options and printing: it loads the
 config, applies the flags and the head preset, reads the scene, assigns, computes the losses,
-builds the report and checks the gates. :func:`write_overlays` renders and saves the PNGs.
+builds the report and checks the gates. :func:`write_overlays` renders and saves the PNGs;
+:func:`write_assign_outputs` writes them and the page that :class:`AssignOutputs` asks for.
 A script calls these without Typer::
 
     from tal_cli.workflows.assign import assign_image
@@ -163,3 +164,38 @@ def write_overlays(result: AssignResult, out: str | Path, gts: Sequence[int] | N
         raise InputFileError(f"{out}: cannot create output folder ({exc.strerror})") from None
     return [save_image(out / f"{scene.image.stem}_stride{stride}.png", picture, compress_level=3)
             for stride, picture in pictures.items()]
+
+
+@dataclass(frozen=True)
+class AssignOutputs:
+    """The files ``tal assign`` writes besides its tables; None: not written.
+
+    Attributes:
+        out: folder of the overlay PNGs (:func:`write_overlays`).
+        html: the page (:func:`~tal_cli.workflows.html.write_assign_html`).
+        gt: the gt slot asked for (``--gt``): the only one drawn, and selected when the page opens.
+    """
+
+    out: Path | None = None
+    html: Path | None = None
+    gt: int | None = None
+
+
+def write_assign_outputs(outputs: AssignOutputs, result: AssignResult,
+                         inputs: Mapping[str, str | Path | None]) -> list[Path]:
+    """Write the overlays, then the page, that ``outputs`` asks for; returns their paths.
+
+    Args:
+        inputs: what the page's header lists (see :func:`~tal_cli.workflows.html.write_assign_html`).
+
+    Raises:
+        InputFileError: a folder or file cannot be written.
+    """
+    written = []
+    if outputs.out is not None:
+        written = write_overlays(result, outputs.out, [outputs.gt] if outputs.gt is not None else None)
+    if outputs.html is not None:
+        from .html import write_assign_html
+
+        written.append(write_assign_html(result, outputs.html, inputs, outputs.gt))
+    return written

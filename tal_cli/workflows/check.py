@@ -1,4 +1,5 @@
-"""``tal check`` as library calls: plan (settings and source), run (every file judged and measured), write.
+"""``tal check`` as library calls: plan (settings and source), run (every file judged and measured), write
+(:class:`CheckOutputs`).
 
 Before training, from the labels alone: for every image/label pair, the verdict ultralytics'
 loader reaches (:func:`~tal_cli.readers.verdicts.verify_pair`), and for every setting (input
@@ -352,3 +353,50 @@ def write_check_plot(path: str | Path, result: CheckResult) -> Path:
     image = check_chart(result.rows, result.class_names, title="tal check: gts that can never get a positive "
                         "(no anchor centre inside the box)", subtitle=subtitle)
     return save_image(Path(path), image)
+
+
+@dataclass(frozen=True)
+class CheckOutputs:
+    """The files ``tal check`` writes besides its tables; None: not written.
+
+    Attributes:
+        csv: one row per setting (:func:`write_check_csv`).
+        plot: the chart (:func:`write_check_plot`).
+        html: the page (:func:`~tal_cli.workflows.html.write_check_html`); it needs the files kept
+            by :meth:`page_files`, fed by :func:`run_check`'s ``on_file`` hook.
+        html_images: files in the page's drill-down.
+    """
+
+    csv: Path | None = None
+    plot: Path | None = None
+    html: Path | None = None
+    html_images: int = 50
+
+    def page_files(self):
+        """The ``on_file`` hook the page needs (a :class:`~tal_cli.analysis.check_gts.PageFiles`), else None."""
+        if self.html is None:
+            return None
+        from ..analysis.check_gts import PageFiles
+
+        return PageFiles(self.html_images)
+
+
+def write_check_outputs(outputs: CheckOutputs, result: CheckResult, page_files=None) -> list[Path]:
+    """Write the CSV, the chart and the page that ``outputs`` asks for, in that order; returns their paths.
+
+    Args:
+        page_files: :meth:`CheckOutputs.page_files` after the run (needed for the page).
+
+    Raises:
+        InputFileError: a file cannot be written.
+    """
+    written = []
+    if outputs.csv is not None:
+        written.append(write_check_csv(outputs.csv, result))
+    if outputs.plot is not None:
+        written.append(write_check_plot(outputs.plot, result))
+    if outputs.html is not None:
+        from .html import write_check_html
+
+        written.append(write_check_html(outputs.html, result, page_files))
+    return written

@@ -1,5 +1,5 @@
 """``tal sweep`` as library calls: plan (settings and source), run (assign every image under
-every setting), and write the CSV and the chart.
+every setting), and write the CSV, the chart and the page (:class:`SweepOutputs`).
 
 A script calls these without Typer::
 
@@ -296,3 +296,50 @@ def write_sweep_plot(path: str | Path, result: SweepResult) -> Path:
                 f"iou {cfg.iou}, conflict {cfg.conflict}")
     image = sweep_chart(result.rows, title="tal sweep: positives per gt and gts without positives", subtitle=subtitle)
     return save_image(path, image)
+
+
+@dataclass(frozen=True)
+class SweepOutputs:
+    """The files ``tal sweep`` writes besides its tables; None: not written.
+
+    Attributes:
+        csv: the rows as CSV (:func:`write_sweep_csv`).
+        plot: the chart (:func:`write_sweep_plot`).
+        html: the page (:func:`~tal_cli.workflows.html.write_sweep_html`); it needs the counts of
+            :meth:`gt_counts` fed by :func:`run_sweep`'s ``on_assignment`` hook.
+        html_images: images in the page's drill-down.
+    """
+
+    csv: Path | None = None
+    plot: Path | None = None
+    html: Path | None = None
+    html_images: int = 50
+
+    def gt_counts(self, plan: SweepPlan):
+        """The ``on_assignment`` hook the page needs (a :class:`~tal_cli.analysis.gt_status.GtCounts`), else None."""
+        if self.html is None:
+            return None
+        from ..analysis.gt_status import GtCounts
+
+        return GtCounts(len(plan.settings))
+
+
+def write_sweep_outputs(outputs: SweepOutputs, result: SweepResult, counts=None) -> list[Path]:
+    """Write the CSV, the chart and the page that ``outputs`` asks for, in that order; returns their paths.
+
+    Args:
+        counts: :meth:`SweepOutputs.gt_counts` after the run (needed for the page).
+
+    Raises:
+        InputFileError: a file cannot be written.
+    """
+    written = []
+    if outputs.csv is not None:
+        written.append(write_sweep_csv(outputs.csv, result.rows))
+    if outputs.plot is not None:
+        written.append(write_sweep_plot(outputs.plot, result))
+    if outputs.html is not None:
+        from .html import write_sweep_html
+
+        written.append(write_sweep_html(outputs.html, result, counts, outputs.html_images))
+    return written

@@ -112,9 +112,37 @@ def check_view(fg: FileGts, gts: Labels, setting: CheckSetting, image: str, name
         and those inside the gt's own box (``in_box``, when the small-box floor applies).
     """
     n = len(gts)
-    strides = setting.strides
+    status = fg.status.tolist()
+    table = _gt_table(fg, gts, setting, names)
+    table.update({"cls": list(gts.classes), "size": fg.size.tolist(), "kind": status,
+                  "title": [status_text(fg, g, setting) for g in range(n)],
+                  "problems": sorted((g for g in range(n) if status[g] != FINE), key=lambda g: (status[g], g))})
+    meta = {
+        "image": image,
+        "imgsz": list(setting.imgsz),
+        "placement": list(placement),
+        "levels": [[lv.stride, lv.height, lv.width, lv.start] for lv in setting.levels],
+        "summary": _view_summary(fg, n, setting, image, status),
+        "gts": table,
+        "size_bins": list(SIZE_BUCKETS),
+        "reason_kinds": [[key, words] for key, (words, _) in zip(STATUSES, STATUS_LOOK)],
+        "colours": [colour for _, colour in STATUS_LOOK],
+        "names": {str(c): names.get(c, str(c)) for c in sorted(set(gts.classes))},
+    }
+    columns = {"span": _spans(fg.inside, n)}
+    if fg.reach is not None:
+        columns["reach"] = _spans(fg.reach, n)
+    if fg.in_box is not None:
+        columns["in_box"] = _spans(fg.in_box, n)
+    return meta, columns
+
+
+def _gt_table(fg: FileGts, gts: Labels, setting: CheckSetting, names: Mapping[int, str]) -> dict[str, Any]:
+    """The view's gt table: ``headers``, the ``cells`` as shown, the sort ``keys`` of each cell, each gt's
+    ``box`` (None when not finite) and ``cand_box`` (gt -> its floored box, where the floor changed it)."""
+    n = len(gts)
     has_reach = fg.reach is not None
-    headers = ["gt", "line", "class", "box x1,y1,x2,y2", "w x h px", "size", *(f"stride {s}" for s in strides),
+    headers = ["gt", "line", "class", "box x1,y1,x2,y2", "w x h px", "size", *(f"stride {s}" for s in setting.strides),
                "candidates", *(["within reach"] if has_reach else []), "shared", "status"]
     cells, keys, boxes, cand_box = [], [], [], {}
     within = fg.within_reach.sum(1).tolist() if has_reach else [0] * n
@@ -141,13 +169,17 @@ def check_view(fg: FileGts, gts: Labels, setting: CheckSetting, image: str, name
         cb = fg.candidate_boxes[g].tolist()
         if ok and max(abs(a - b) for a, b in zip(cb, (x1, y1, x2, y2))) > 1e-3:
             cand_box[str(g)] = [round(v, 3) for v in cb]
-    status = fg.status.tolist()
+    return {"headers": headers, "cells": cells, "keys": keys, "box": boxes, "cand_box": cand_box}
+
+
+def _view_summary(fg: FileGts, n: int, setting: CheckSetting, image: str, status: list[int]) -> list[str]:
+    """The view's three summary lines: the file and setting, the gts by status, what a check cannot show."""
     counts_by = [status.count(code) for code in range(len(STATUSES))]
     floor = f"small-box floor {setting.floor_side:g} px" if setting.floor_side is not None else "no small-box floor"
     h, w = setting.imgsz
-    summary = [
+    return [
         f"{image} under {setting.label}: {n} gt{'s' if n != 1 else ''}; input {w}x{h}, strides "
-        f"{'/'.join(map(str, strides))}, topk {setting.topk}, reg_max {setting.reg_max}, {floor}",
+        f"{'/'.join(map(str, setting.strides))}, topk {setting.topk}, reg_max {setting.reg_max}, {floor}",
         f"{counts_by[NO_CANDIDATE]} with no candidate, {counts_by[BEYOND_REACH]} beyond the DFL reach, "
         f"{counts_by[FEWER_THAN_TOPK]} with fewer candidates than topk, {counts_by[FINE]} fine"
         + (f", {counts_by[NOT_FINITE]} not finite" if counts_by[NOT_FINITE] else "")
@@ -156,27 +188,6 @@ def check_view(fg: FileGts, gts: Labels, setting: CheckSetting, image: str, name
         "From the boxes alone: a candidate is an anchor centre inside a gt. tal check reads no predictions, so "
         "no positives, scores or metrics exist here.",
     ]
-    order = sorted((g for g in range(n) if status[g] != FINE), key=lambda g: (status[g], g))
-    meta = {
-        "image": image,
-        "imgsz": list(setting.imgsz),
-        "placement": list(placement),
-        "levels": [[lv.stride, lv.height, lv.width, lv.start] for lv in setting.levels],
-        "summary": summary,
-        "gts": {"headers": headers, "cells": cells, "keys": keys, "box": boxes, "cand_box": cand_box,
-                "cls": list(gts.classes), "size": fg.size.tolist(), "kind": status,
-                "title": [status_text(fg, g, setting) for g in range(n)], "problems": order},
-        "size_bins": list(SIZE_BUCKETS),
-        "reason_kinds": [[key, words] for key, (words, _) in zip(STATUSES, STATUS_LOOK)],
-        "colours": [colour for _, colour in STATUS_LOOK],
-        "names": {str(c): names.get(c, str(c)) for c in sorted(set(gts.classes))},
-    }
-    columns = {"span": _spans(fg.inside, n)}
-    if fg.reach is not None:
-        columns["reach"] = _spans(fg.reach, n)
-    if fg.in_box is not None:
-        columns["in_box"] = _spans(fg.in_box, n)
-    return meta, columns
 
 
 def chart_rows(rows: Sequence[CheckRow]) -> list[dict[str, Any]]:
