@@ -46,6 +46,30 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert test_command in ci
 
 
+def test_ci_derandomises_hypothesis_and_checks_the_scripts() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    test_command = next(i for i, line in enumerate(ci) if "pytest -q" in line)
+    assert ci.index("export HYPOTHESIS_PROFILE=ci") < test_command
+    assert 'for script in tal_cli/views/html/static/*.js; do node --check "$script"; done' in ci
+    profile = settings.get_profile("ci")
+    assert profile.derandomize and profile.database is None and profile.deadline is None
+    # under it, two runs of one test try the same examples (what makes a red run re-runnable)
+    runs: list[list[int]] = []
+
+    @settings(profile, max_examples=20)
+    @given(st.integers())
+    def draw(x: int) -> None:
+        runs[-1].append(x)
+
+    for _ in range(2):
+        runs.append([])
+        draw()
+    assert runs[0] == runs[1] and len(set(runs[0])) > 1
+
+
 def test_readme_is_a_front_page() -> None:
     assert len(_console_blocks(README)) >= 1
     assert README.count("\n") < 200, "details belong in docs/"

@@ -88,6 +88,20 @@ def test_beyond_reach_hand_computed() -> None:
     assert geometry([[0, 0, 928, 928]], imgsz=(960, 960), reg_max=1).within_reach is None
 
 
+def test_a_side_exactly_at_the_reach_is_within_it() -> None:
+    # reg_max 4: reach 2.99 cells (float32 r). "Within" is "at most r", as the losses flag "> r" and clip to r:
+    # a side whose float32 distance to a centre is exactly r keeps that centre within reach. Stride 8:
+    # left side 3.5 - r cells from the centre x = 28 (3.5 cells), right side 0.5 + r from x = 4 (0.5 cells);
+    # both are exact in float32, so the distance the code computes is r itself
+    r = torch.tensor(dfl_reach(4))
+    lo, hi = float((3.5 - r) * 8), float((0.5 + r) * 8)
+    assert torch.tensor(3.5) - torch.tensor(lo) / 8 == r and torch.tensor(hi) / 8 - torch.tensor(0.5) == r
+    # centres x = 12, 20, 28 (and 4, 12, 20) by y = 12 only; 2e-5 px further is beyond by a float32 step or two
+    g = geometry([[lo, 10, 30, 14], [2, 10, hi, 14], [lo - 2e-5, 10, 30, 14], [2, 10, hi + 2e-5, 14]], reg_max=4)
+    assert g.candidates[:, 0].tolist() == [3, 3, 3, 3]
+    assert g.within_reach[:, 0].tolist() == [3, 3, 2, 2]
+
+
 def test_empty_batch() -> None:
     g = gt_geometry(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long), 2, grid_levels((64, 64), STRIDES))
     assert g.candidates.shape == (0, 3) and g.shared.shape == (0,) and g.image_shared.tolist() == [0, 0]

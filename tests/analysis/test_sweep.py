@@ -244,6 +244,30 @@ def test_library_batches_equal_single_images(scenes: list) -> None:
     assert batched.jaccard_vs_first == 1.0 and batched.losses is None
 
 
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two() -> None:
+    # 12 gts: hubble_left's first 6 (0 0 0 0 0 2 positives) and astronaut's 6 (10 each): sorted, the middle
+    # two are 2 and 10, so the median is 6 (not either of them, as a lower or upper median would say)
+    import dataclasses
+
+    cfg = load_config(None)
+    by_stem = {s.image.stem: s for s in iter_scenes(folder_source(SAMPLES).items, cfg.imgsz, cfg.strides,
+                                                     cfg.reg_max, strict=True)}
+    hubble = by_stem["hubble_left"]
+    few = dataclasses.replace(hubble, gt_classes=hubble.gt_classes[:6], gt_boxes=hubble.gt_boxes[:6],
+                              label_lines=hubble.label_lines[:6])
+    scenes = [few, by_stem["astronaut"]]
+    counts = []
+    for scene in scenes:  # positives per gt slot, from the assignment itself
+        a = assign_scenes([scene], cfg.assigner_settings(scene.head.num_classes))
+        counts += torch.bincount(a.target_gt_idx[a.fg_mask], minlength=scene.num_gts).tolist()
+    ordered = sorted(counts)
+    assert len(ordered) == 12 and ordered[5:7] == [2, 10]
+    points = settings_grid([10], [0.5], [6.0], ["yolov8"])
+    for batch_size in (None, 1):
+        (row,) = sweep(scenes, [cfg.assigner_settings(80)], points, batch_size=batch_size)
+        assert row.gts == 12 and row.positives_per_gt.median == 6.0 == statistics.median(counts)
+
+
 # --- the outputs ---------------------------------------------------------------------------
 
 

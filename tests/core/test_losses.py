@@ -229,6 +229,21 @@ def test_hand_dfl_bins_and_reach() -> None:
     assert losses.gt_beyond_reach.tolist() == [[1]]
 
 
+def test_a_target_side_exactly_at_the_reach_is_not_beyond_it() -> None:
+    # R = 4: reach r = 2.99 (float32). Anchor (28, 12), stride 8: the gt's left side lies exactly r cells
+    # away in float32 (3.5 - r is exact), so the target fits the bins (clipped to r is itself); 2e-5 px
+    # further it is beyond by a float32 step or two
+    r = torch.tensor(2.99)
+    lo = float((3.5 - r) * 8)
+    for x1, beyond in ((lo, False), (lo - 2e-5, True)):
+        gt = [x1, 10.0, 30.0, 14.0]
+        dist = [[0.0, 0.0, 0.0, 0.0]] * 4
+        _, losses = _tiny([[28.0, 12.0]], 8, [gt], [0], [gt], [[0.5]], dist=[dist])
+        assert losses.dfl_reach == pytest.approx(2.99)
+        assert (losses.anchor_target_ltrb[0, 0, 0] == r).item() is (not beyond)
+        assert losses.anchor_beyond_reach.tolist() == [[beyond]] and losses.gt_beyond_reach.tolist() == [[int(beyond)]]
+
+
 # ---------------------------------------------------------------- 3. breakdowns sum to totals
 
 

@@ -96,6 +96,17 @@ def test_crlf_line_endings() -> None:
     assert labels.lines == (1, 2)
 
 
+@pytest.mark.parametrize("sep", ["\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_rows_end_at_every_line_break_splitlines_knows(tmp_path: Path, sep: str) -> None:
+    # ultralytics splits the text with str.splitlines(): a form feed, U+2028 and the rest end a row as "\n"
+    # does, and count as a line; read as one row, these two would be a 9-value polygon and the image dropped
+    text = f"0 0.5 0.5 0.5 0.5{sep}1 0.5 0.5 0.25 0.25\n"
+    for labels in (parse_labels(text), read_labels(write(tmp_path, text))):
+        assert labels.classes == (0, 1)
+        assert labels.lines == (1, 2)
+        assert labels.boxes[1] == (0.375, 0.375, 0.625, 0.625)
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "  \n\t\n"])
 def test_empty_file_is_background(tmp_path: Path, text: str) -> None:
     labels = read_labels(write(tmp_path, text))
@@ -253,6 +264,19 @@ def test_missing_label_file_is_a_background_verdict(tmp_path: Path) -> None:
     verdict = read_label_verdict(tmp_path / "none.txt")
     assert verdict.status == "background" and verdict.reason == "no label file: a background image"
     assert read_label_verdict(write(tmp_path, "\n \n")).status == "background"
+
+
+def test_a_folder_at_the_label_path_is_a_background(tmp_path: Path) -> None:
+    # ultralytics asks os.path.isfile: a folder named like the label file is no label file, so the image trains
+    # as a background (not dropped); tal check says the same. read_labels, which needs the file, refuses it.
+    folder = tmp_path / "img.txt"
+    (folder / "inner.txt").parent.mkdir()
+    (folder / "inner.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    verdict = read_label_verdict(folder)
+    assert verdict.status == "background" and verdict.reason == "no label file: a background image"
+    assert read_label_verdict(str(folder)).status == "background"
+    with pytest.raises(InputFileError, match=f"^{re.escape(str(folder))}: is a folder, expected a YOLO label file$"):
+        read_labels(folder)
 
 
 # --- one parse serves the float32 checks and the float64 boxes -------------------------------------

@@ -157,6 +157,22 @@ def test_label_verdicts_equal_verify_image_label(tmp_path: Path, pose: bool) -> 
             np.testing.assert_allclose((boxes[:, :2] + boxes[:, 2:]) / 2, lb[:, 1:3], atol=1e-6, err_msg=text)
 
 
+@pytest.mark.parametrize("sep", ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_rows_end_where_verify_image_label_ends_them(tmp_path: Path, sep: str) -> None:
+    # valid rows (the random texts above are mostly dropped): every line break splits rows for both
+    from ultralytics.data.utils import verify_image_label
+
+    image = tmp_path / "im.png"
+    Image.new("RGB", (32, 32)).save(image)
+    labels = tmp_path / "im.txt"
+    text = sep.join(["2 0.5 0.5 0.5 0.5", "0 0.25 0.25 0.125 0.125", "1 0.75 0.5 0.25 0.5"]) + "\n"
+    labels.write_text(text, encoding="utf-8")
+    result = verify_image_label((str(image), str(labels), "", False, 3, 0, 0, False))
+    mine = label_verdict(labels.read_text(encoding="utf-8"), 3)
+    assert result[0] is not None and mine.status == "kept"
+    assert list(mine.labels.classes) == result[1][:, 0].astype(int).tolist() == [2, 0, 1]
+
+
 def translucent_images(root: Path) -> list[Path]:
     """A translucent RGBA PNG, LA, palette with transparency, 16-bit grey and 16-bit RGBA ones."""
     rng = np.random.default_rng(0)

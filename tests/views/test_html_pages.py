@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,7 +45,7 @@ def hubble_json() -> dict:
 def test_static_files_are_real_files_and_inline_safely() -> None:
     names = sorted(p.name for p in STATIC.iterdir())
     assert names == ["assign.js", "check.js", "check_view.js", "common.js", "gt_view.js", "image_view.js", "page.css",
-                     "sweep.js", "train.css", "train.js"]
+                     "settings_pages.js", "sweep.js", "train.css", "train.js"]
     for name in names:
         text = asset(name)
         assert text == (STATIC / name).read_text(encoding="utf-8")
@@ -61,6 +64,32 @@ def test_every_static_file_is_listed_where_the_scripts_are_described() -> None:
     listed = listed[:listed.index("package data")]
     assert set(re.findall(r"`([\w.]+\.(?:js|css))`", listed)) == names
     assert set(re.findall(r"``([\w.]+\.(?:js|css))``", assets.__doc__)) == names
+
+
+def _node() -> str:
+    """The ``node`` executable; skipped without one, unless TAL_REQUIRE_BROWSER is set (``.ci/run``)."""
+    node = shutil.which("node")
+    if node is None:
+        if os.environ.get("TAL_REQUIRE_BROWSER"):
+            pytest.fail("TAL_REQUIRE_BROWSER is set but node is not installed (apt-get install nodejs)")
+        pytest.skip("node is not installed: the scripts' syntax is not checked (apt-get install nodejs)")
+    return node
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in STATIC.glob("*.js")))
+def test_every_script_parses(name: str) -> None:
+    # node --check parses without running: a syntax error fails here, not in a user's browser
+    done = subprocess.run([_node(), "--check", str(STATIC / name)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_node_check_catches_a_syntax_error(tmp_path: Path) -> None:
+    # the check above can fail: one brace missing from a real script is refused, with its file and line
+    text = asset("settings_pages.js")
+    broken = tmp_path / "broken.js"
+    broken.write_text(text.replace("TAL.tile = function (o) {", "TAL.tile = function (o) ", 1), encoding="utf-8")
+    done = subprocess.run([_node(), "--check", str(broken)], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "SyntaxError" in done.stderr and f"{broken}:" in done.stderr
 
 
 def test_page_asks_for_nothing_outside_itself(hubble_page: Path) -> None:

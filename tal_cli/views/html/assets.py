@@ -13,6 +13,9 @@ Scripts, in load order (``common.js`` first on every page, then the ones a page 
   gt boxes, gt table, selection panel), ``TAL.GtView``; ``image_view.js`` (``TAL.ImageView``:
   an assignment's anchors and positives) and ``check_view.js`` (``TAL.CheckView``: ``tal
   check``'s candidates and statuses) extend it.
+- ``settings_pages.js``: what the pages of several settings share (``sweep.js``, ``check.js``): the page
+  top, the settings table whose rows choose a setting, the setting buttons, the image tiles and the
+  drill-down (``TAL.Drill``: one image under one setting, zoom and selection kept across settings).
 - ``assign.js``: ``tal assign --html``; ``sweep.js``: ``tal sweep --html``; ``check.js``: ``tal
   check --html``; ``train.js``: ``tal train-report --html``.
 

@@ -243,4 +243,5 @@ def check_page(result, files: PageFiles, shown: Sequence[CheckImage], inputs: Ma
         "statuses": [[key, words, colour] for key, (words, colour) in zip(STATUSES, STATUS_LOOK)],
         "files": [_file_entry(item, labels) for item in shown],
     }
-    return html_page(title="tal check", kind="check", data=data, scripts=("gt_view.js", "check_view.js", "check.js"))
+    return html_page(title="tal check", kind="check", data=data,
+                     scripts=("gt_view.js", "check_view.js", "settings_pages.js", "check.js"))

@@ -128,4 +128,5 @@ def sweep_page(rows: Sequence[SweepRow], header: Sequence[str], status: GtStatus
         "worst": [{"key": w.key, "image": w.image, "thumb": w.thumb, "picture": w.picture, "zero": list(w.zero),
                    "gts": w.gts, "views": pack_views(w.views)} for w in worst],
     }
-    return html_page(title="tal sweep", kind="sweep", data=data, scripts=("gt_view.js", "image_view.js", "sweep.js"))
+    return html_page(title="tal sweep", kind="sweep", data=data,
+                     scripts=("gt_view.js", "image_view.js", "settings_pages.js", "sweep.js"))

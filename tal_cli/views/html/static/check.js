@@ -11,27 +11,23 @@
     const app = document.getElementById("app");
     const tooltip = new TAL.Tooltip();
     const st = data.settings;
-    const state = { chosen: 0, file: null, view: null, decoded: new Map() };
+    const state = { chosen: 0 };
 
-    const inputs = Object.entries(data.inputs).map(([k, v]) => `${k} ${v}`).join(" · ");
-    app.append(TAL.headerBlock("tal check", [`tal ${data.version} · ${inputs}`]));
-    app.append(h("div", { class: "summary" }, data.header.map((line, i) => h("p", { class: i === 0 ? "strong" : null }, line))));
+    app.append(...TAL.pageTop("tal check", data));
 
     /* ---- settings ----------------------------------------------------------------------------- */
-    const settingRows = st.cells.map((cells, k) => h("tr", { "data-setting": k, tabindex: "0", onclick: () => choose(k),
-      onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(k); } } },
-    cells.map((v, c) => h("td", { class: c === 0 ? null : "num" }, v))));
+    const settings = TAL.settingsTable(st, { choose, cls: "settings multiline" });
     app.append(h("h2", {}, "Settings"),
       h("p", { class: "muted" }, "Per setting, from the boxes alone: gts with no anchor centre inside at any stride can never get a positive; " +
         "fewer than topk caps their positives; beyond the DFL reach clips every box target. Click a setting: the files below are shown under it."),
-      grid(st.headers, settingRows, "settings multiline"));
+      settings.el);
 
     /* ---- zero-candidate rates ------------------------------------------------------------------ */
     app.append(h("h2", {}, "Gts with no candidate, by size"), h("div", { class: "chart" }, chart()));
     if (data.classes.cells.length) {
       const cl = data.classes;
       app.append(h("h2", {}, "Gts with no candidate, by class"),
-        grid(cl.headers, cl.cells.map((cells) => h("tr", {}, cells.map((v, c) =>
+        TAL.grid(cl.headers, cl.cells.map((cells) => h("tr", {}, cells.map((v, c) =>
           h("td", { class: c === 0 ? null : "num" + (c > 1 && /^[1-9]/.test(v) ? " st-zero" : "") }, v)))), "multiline"));
     }
 
@@ -43,12 +39,13 @@
     const fileList = h("div", { class: "worst", role: "list" });
     const fileNote = h("p", { class: "muted" });
     app.append(h("h2", {}, "Files worth a look"), fileNote, picker, fileList);
-    const drill = h("section", { id: "drill", class: "drill", hidden: true });
-    app.append(drill);
+    const drill = new TAL.Drill({ items: data.files, noun: "file", parts, view: (root, one, picture) =>
+      new TAL.CheckView(root, { meta: one.meta, cols: one.cols, picture }, { fitView: true }), onchange: renderFiles });
+    app.append(drill.el);
 
     choose(0);
     document.addEventListener("keydown", (e) => {
-      if (e.key === "?" && !state.view) {
+      if (e.key === "?" && !drill.view) {
         if (!state.help) state.help = new TAL.KeyHelp([["click", "a setting row, a bar, a file"], ["?", "this list"]]);
         state.help.toggle();
       }
@@ -57,12 +54,6 @@
     TAL.ready();
 
     /* ---- parts ---------------------------------------------------------------------------------- */
-
-    function grid(headers, rows, cls) {
-      return h("div", { class: "table-box" }, h("table", { class: `grid ${cls}` },
-        h("thead", {}, h("tr", {}, headers.map((t, c) => h("th", { class: c === 0 ? null : "num" }, t)))),
-        h("tbody", {}, rows)));
-    }
 
     function chart() {
       const rows = data.chart, rowH = 74, top = 58, label = 250, span = 420;
@@ -95,7 +86,7 @@
         h("h3", {}, `${title} (${total})`),
         items.length ? h("ul", { class: "files" }, items.map((t) => h("li", {}, t))) : h("p", { class: "muted" }, "none"),
         total > items.length ? h("p", { class: "muted" }, `… and ${total - items.length} more (tal check --json lists every file).`) : null);
-      return h("div", {}, grid(heads, rows, "verdicts"),
+      return h("div", {}, TAL.grid(heads, rows, "verdicts"),
         listed("Dropped files: ultralytics leaves them out of training", data.dropped, data.dropped_total, "dropped"),
         listed("Files with duplicate rows: ultralytics removes them and reorders the gts", data.duplicates, data.duplicates_total, "duplicates"));
     }
@@ -104,11 +95,10 @@
 
     function choose(k) {
       state.chosen = k;
-      settingRows.forEach((tr, i) => tr.setAttribute("aria-selected", String(i === k)));
-      TAL.fill(picker, h("span", { class: "muted" }, "setting:"), st.labels.map((l, j) => h("button", { type: "button", class: "toggle",
-        "data-pick": j, "aria-pressed": String(j === k), onclick: () => choose(j) }, `${j}: ${l}`)));
+      settings.select(k);
+      TAL.fill(picker, TAL.settingButtons(st.labels, k, "data-pick", (j, l) => `${j}: ${l}`, choose));
       renderFiles();
-      if (state.file) open(state.file);
+      if (drill.key) drill.open(drill.key, k);
     }
 
     function renderFiles() {
@@ -119,63 +109,20 @@
           "in the order tal check lists them (most gts with no candidate, duplicates), then other files. " +
           "Click one to see its gts under the setting chosen." + dropped
         : (data.html_images ? "No file that training sees: every file is dropped." : "No file embedded (--html-images 0).") + dropped;
-      fileList.replaceChildren(...files.map((f) => h("button", { type: "button", role: "listitem", "data-file": f.key,
-        "aria-current": state.file === f.key ? "true" : null, onclick: () => open(f.key) },
-      f.thumb ? h("img", { src: f.thumb, alt: "" }) : h("span", { class: "nothumb" }, "dropped"), h("span", { class: "stem" }, f.key),
-      f.verdict === "dropped" ? h("span", { class: "st-zero" }, "dropped")
-        : h("span", { class: f.zero[k] ? "st-zero" : "muted" }, `${f.zero[k]} of ${f.gts} with no candidate`))));
+      fileList.replaceChildren(...files.map((f) => TAL.tile({ attr: "data-file", key: f.key, current: drill.key === f.key,
+        onclick: () => drill.open(f.key, state.chosen), thumb: f.thumb, nothumb: "dropped",
+        count: f.verdict === "dropped" ? h("span", { class: "st-zero" }, "dropped")
+          : h("span", { class: f.zero[k] ? "st-zero" : "muted" }, `${f.zero[k]} of ${f.gts} with no candidate`) })));
     }
 
-    async function decoded(key) {
-      if (!state.decoded.has(key)) {
-        const f = data.files.find((x) => x.key === key);
-        const [blob, picture] = f.views ? await Promise.all([TAL.decodeBlob(f.views), TAL.loadPicture(f.picture)]) : [null, null];
-        state.decoded.set(key, { f, blob, picture });
+    /** What the drill-down shows of file f under setting k: its verdict, the setting buttons and the view (root). */
+    function parts(f, k, root) {
+      if (!root) {
+        return [h("p", { class: "verdict st-zero" }, f.text),
+          h("p", { class: "muted" }, "No picture: ultralytics' loader drops this file, so training never sees its gts.")];
       }
-      return state.decoded.get(key);
-    }
-
-    /** Open file `key` under the chosen setting (keeping zoom and selection when only the setting changes). */
-    async function open(key) {
-      document.documentElement.dataset.ready = "0";
-      const { f, blob, picture } = await decoded(key);
-      const same = state.view && state.file === key;
-      const prev = same ? { zoom: state.view.zoom, ox: state.view.ox, oy: state.view.oy, selected: state.view.selected } : null;
-      if (state.view) state.view.destroy();
-      state.view = null;
-      const fresh = state.file !== key;
-      state.file = key;
-      const k = state.chosen;
-      const head = h("h2", {}, f.image, h("button", { type: "button", class: "close", "aria-label": "close the file", onclick: close }, "×"));
-      drill.hidden = false;
-      if (!blob) {
-        TAL.fill(drill, head, h("p", { class: "verdict st-zero" }, f.text),
-          h("p", { class: "muted" }, "No picture: ultralytics' loader drops this file, so training never sees its gts."));
-      } else {
-        const root = h("section", { class: "image-view" });
-        TAL.fill(drill, head, h("p", {}, f.text), h("div", { class: "setting-switch", role: "group", "aria-label": "setting of the view" },
-          h("span", { class: "muted" }, "setting:"), st.labels.map((l, j) => h("button", { type: "button", class: "toggle", "data-view-setting": j,
-            "aria-pressed": String(j === k), onclick: () => choose(j) }, `${j}: ${l} (${f.zero[j]} with no candidate)`))), root);
-        const one = TAL.settingView(blob, k);
-        state.view = new TAL.CheckView(root, { meta: one.meta, cols: one.cols, picture }, { fitView: true });
-        if (prev) {
-          Object.assign(state.view, { zoom: prev.zoom, ox: prev.ox, oy: prev.oy });
-          if (prev.selected >= 0) state.view.select(prev.selected);
-          state.view.draw();
-        }
-      }
-      renderFiles();
-      if (fresh) drill.scrollIntoView({ block: "start" });
-      await new Promise((r) => requestAnimationFrame(() => r()));
-      document.documentElement.dataset.ready = "1";
-    }
-
-    function close() {
-      if (state.view) state.view.destroy();
-      state.view = null;
-      state.file = null;
-      drill.hidden = true;
-      renderFiles();
+      return [h("p", {}, f.text), h("div", { class: "setting-switch", role: "group", "aria-label": "setting of the view" },
+        TAL.settingButtons(st.labels, k, "data-view-setting", (j, l) => `${j}: ${l} (${f.zero[j]} with no candidate)`, choose)), root];
     }
   } catch (err) {
     TAL.fail(err);

@@ -13,23 +13,18 @@
     const names = data.names;
     const nameOf = (c) => (names[c] !== undefined ? names[c] : String(c));
     const nSet = data.settings.labels.length;
-    const state = { chosen: 0, from: nSet > 1 ? 0 : 0, image: null, view: null, viewSetting: 0, decoded: new Map() };
+    /* chosen: the setting of the table (the worst images' ranking, "what changed" to); from: "what changed" from */
+    const state = { chosen: 0, from: 0 };
     const status = await TAL.decodeBlob(data.status);
 
-    const inputs = Object.entries(data.inputs).map(([k, v]) => `${k} ${v}`).join(" · ");
-    app.append(TAL.headerBlock("tal sweep", [`tal ${data.version} · ${inputs}`]));
-    app.append(h("div", { class: "summary" }, data.header.map((line, i) => h("p", { class: i === 0 ? "strong" : null }, line))));
+    app.append(...TAL.pageTop("tal sweep", data));
 
     /* ---- settings table -------------------------------------------------------------------- */
     const st = data.settings;
-    const settingRows = st.cells.map((cells, k) => h("tr", { "data-setting": k, tabindex: "0", onclick: () => choose(k),
-      onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(k); } } },
-    cells.map((v, c) => h("td", { class: st.headers[c] === "variant" ? null : "num" }, v))));
+    const settings = TAL.settingsTable(st, { choose, cls: "settings", isText: (c) => st.headers[c] === "variant" });
     app.append(h("h2", {}, "Settings"),
       h("p", { class: "muted" }, "Click a setting: the worst images are ranked under it, and what changed compares it with the setting chosen below."),
-      h("div", { class: "table-box" }, h("table", { class: "grid settings" },
-        h("thead", {}, h("tr", {}, st.headers.map((t) => h("th", { class: t === "variant" ? null : "num" }, t)))),
-        h("tbody", {}, settingRows))));
+      settings.el);
 
     /* ---- charts ------------------------------------------------------------------------------ */
     app.append(h("h2", {}, "Positives per gt, and gts without positives"), h("div", { class: "chart" }, chart()));
@@ -42,12 +37,13 @@
     const worstList = h("div", { class: "worst", role: "list" });
     const worstNote = h("p", { class: "muted" });
     app.append(h("h2", {}, "Worst images"), worstNote, worstList);
-    const drill = h("section", { id: "drill", class: "drill", hidden: true });
-    app.append(drill);
+    const drill = new TAL.Drill({ items: data.worst, noun: "image", parts, onchange: renderWorst, view: (root, one, picture) =>
+      new TAL.ImageView(root, { meta: Object.assign({}, one.meta, { palette: data.palette }), cols: one.cols, picture }, { fitView: true }) });
+    app.append(drill.el);
 
     choose(0);
     document.addEventListener("keydown", (e) => {
-      if (e.key === "?" && !state.view) {
+      if (e.key === "?" && !drill.view) {
         if (!state.help) state.help = new TAL.KeyHelp([["click", "a setting row, a bar, a worst image, a gt of the changes"], ["?", "this list"]]);
         state.help.toggle();
       }
@@ -59,7 +55,7 @@
 
     function choose(k) {
       state.chosen = k;
-      settingRows.forEach((tr, i) => tr.setAttribute("aria-selected", String(i === k)));
+      settings.select(k);
       renderChanges();
       renderWorst();
     }
@@ -118,7 +114,7 @@
     function renderChanges() {
       const cols = status.cols, meta = status.meta, n = meta.listed;
       const b = state.chosen;
-      let a = state.from === b ? (b === 0 ? Math.min(1, nSet - 1) : 0) : state.from;
+      const a = state.from === b ? (b === 0 ? Math.min(1, nSet - 1) : 0) : state.from;
       const select = h("select", { "aria-label": "compare with", onchange: (e) => { state.from = +e.target.value; renderChanges(); } },
         st.labels.map((l, k) => h("option", { value: k, selected: k === a ? true : null }, `setting ${k}: ${l}`)));
       const lose = [], gain = [];
@@ -146,11 +142,11 @@
             const can = embedded.has(img);
             return h("button", { type: "button", class: "gt-chip", "data-change": `${img}:${slot}`, disabled: can ? null : true,
               title: `positives per setting ${counts}` + (can ? "; click to open" : "; not among the worst images embedded"),
-              onclick: () => open(img, b, slot) }, `${img} gt ${slot} (${cols.w[i]}x${cols.h[i]}) ${counts}`);
+              onclick: () => drill.open(img, b, slot) }, `${img} gt ${slot} (${cols.w[i]}x${cols.h[i]}) ${counts}`);
           }),
           g.items.length > 300 ? h("span", { class: "muted" }, ` … ${g.items.length - 300} more`) : null))
           : h("p", { class: "muted" }, "none"));
-      TAL.fill(changes, 
+      TAL.fill(changes,
         h("p", { class: "controls" }, `From `, select, ` to setting ${b}: ${st.labels[b]} (click a setting row to change).`),
         h("div", { class: "changes" }, column("lose all their positives", lose), column("gain positives", gain)),
         meta.listed < meta.changed ? h("p", { class: "muted" }, `Only the first ${meta.listed} of ${meta.changed} changing gts are listed.`) : null);
@@ -162,61 +158,15 @@
       worstNote.textContent = list.length
         ? `${TAL.plural(list.length, "image")} with the most gts without positives, ranked under setting ${k} (${st.labels[k]}). Click one to open it.`
         : "No image embedded (--html-images 0).";
-      worstList.replaceChildren(...list.map((w) => h("button", { type: "button", role: "listitem", "data-image": w.key,
-        "aria-current": state.image === w.key ? "true" : null, onclick: () => open(w.key, state.chosen) },
-      h("img", { src: w.thumb, alt: "" }), h("span", { class: "stem" }, w.key),
-      h("span", { class: w.zero[k] ? "st-zero" : "muted" }, `${w.zero[k]} of ${w.gts} without`))));
+      worstList.replaceChildren(...list.map((w) => TAL.tile({ attr: "data-image", key: w.key, current: drill.key === w.key,
+        onclick: () => drill.open(w.key, state.chosen), thumb: w.thumb,
+        count: h("span", { class: w.zero[k] ? "st-zero" : "muted" }, `${w.zero[k]} of ${w.gts} without`) })));
     }
 
-    async function decoded(key) {
-      if (!state.decoded.has(key)) {
-        const w = data.worst.find((x) => x.key === key);
-        const [blob, picture] = await Promise.all([TAL.decodeBlob(w.views), TAL.loadPicture(w.picture)]);
-        state.decoded.set(key, { w, blob, picture });
-      }
-      return state.decoded.get(key);
-    }
-
-    /** Open image `key` under setting k (keeping zoom and selection when only the setting changes); select gt `gt` if given. */
-    async function open(key, k, gt) {
-      document.documentElement.dataset.ready = "0";
-      const { w, blob, picture } = await decoded(key);
-      const prev = state.view && state.image === key ? { zoom: state.view.zoom, ox: state.view.ox, oy: state.view.oy, selected: state.view.selected } : null;
-      if (state.view) state.view.destroy();
-      state.image = key;
-      state.viewSetting = k;
-      const one = TAL.settingView(blob, k);
-      const cols = one.cols, meta = Object.assign({}, one.meta, { palette: data.palette });
-      const root = h("section", { class: "image-view" });
-      drill.hidden = false;
-      TAL.fill(drill, 
-        h("h2", {}, `${w.image}`, h("button", { type: "button", class: "close", "aria-label": "close the image", onclick: close }, "×")),
-        h("div", { class: "setting-switch", role: "group", "aria-label": "setting" }, h("span", { class: "muted" }, "setting:"),
-          st.labels.map((l, j) => h("button", { type: "button", class: "toggle", "data-view-setting": j, "aria-pressed": String(j === k),
-            onclick: () => open(key, j) }, `${j}: ${l} (${w.zero[j]} without)`))),
-        root);
-      state.view = new TAL.ImageView(root, { meta, cols, picture }, { fitView: true });
-      if (prev) {
-        Object.assign(state.view, { zoom: prev.zoom, ox: prev.ox, oy: prev.oy });
-        if (prev.selected >= 0 && gt === undefined) state.view.select(prev.selected);
-        state.view.draw();
-      }
-      if (gt !== undefined) {
-        state.view.select(gt);
-        state.view.zoomTo(gt);
-      }
-      renderWorst();
-      if (!prev) drill.scrollIntoView({ block: "start" });
-      await new Promise((r) => requestAnimationFrame(() => r()));
-      document.documentElement.dataset.ready = "1";
-    }
-
-    function close() {
-      if (state.view) state.view.destroy();
-      state.view = null;
-      state.image = null;
-      drill.hidden = true;
-      renderWorst();
+    /** What the drill-down shows of worst image w under setting k: the setting buttons (each reopens w) and the view (root). */
+    function parts(w, k, root) {
+      return [h("div", { class: "setting-switch", role: "group", "aria-label": "setting" },
+        TAL.settingButtons(st.labels, k, "data-view-setting", (j, l) => `${j}: ${l} (${w.zero[j]} without)`, (j) => drill.open(w.key, j))), root];
     }
   } catch (err) {
     TAL.fail(err);
