@@ -12,6 +12,7 @@ from tal_cli.core.assigner import assign
 from tal_cli.core.settings import AssignerSettings
 
 from ..core.test_assigner_scenes import Scene
+from .random_scenes import add_random_predictions, random_gt
 
 LEVELS = grid_levels((64, 64), (8, 16))  # 64 stride-8 anchors, then 16 stride-16 ones
 
@@ -93,16 +94,10 @@ def test_matches_a_naive_loop_on_random_batches(seed: int) -> None:
     for n in counts:  # an image's gts are its first slots, padding after them (as batch_inputs pads)
         row = []
         for _ in range(n):
-            x, y = (torch.rand(2, generator=g) * 56).tolist()
-            w, h = (torch.rand(2, generator=g) * 30 + 1).tolist()
-            row.append((int(torch.randint(0, 4, (), generator=g)), [x, y, min(x + w, 64.0), min(y + h, 64.0)]))
+            row.append(random_gt(g))
         gts.append(row + [None] * (max(counts) - n))
     scene = Scene(gts, num_classes=4)
-    a_ = scene.points.shape[0]
-    scene.pd_scores = torch.rand(3, a_, 4, generator=g) * (torch.rand(3, a_, 1, generator=g) > 0.3)
-    centre = scene.points[None].expand(3, -1, -1) + torch.randn(3, a_, 2, generator=g) * 3
-    half = torch.rand(3, a_, 2, generator=g) * 12 + 1
-    scene.pd_bboxes = torch.cat((centre - half, centre + half), -1)
+    add_random_predictions(scene, g)
     a = _run(scene, settings)
     stages = stage_counts(a)
     for b, m in enumerate(counts):

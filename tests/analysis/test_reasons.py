@@ -19,6 +19,7 @@ from tal_cli.core.settings import AssignerSettings
 from tal_cli.views.report import build_report
 
 from ..core.test_assigner_scenes import Scene
+from .random_scenes import add_random_predictions, random_gt
 
 
 def test_each_reason_by_hand() -> None:
@@ -102,16 +103,10 @@ def test_matches_a_naive_loop_on_random_batches(seed: int) -> None:
             if torch.rand((), generator=g) < 0.15:
                 row.append(None)
                 continue
-            x, y = (torch.rand(2, generator=g) * 56).tolist()
-            w, h = (torch.rand(2, generator=g) * 30 + 1).tolist()
-            row.append((int(torch.randint(0, 4, (), generator=g)), [x, y, min(x + w, 64.0), min(y + h, 64.0)]))
+            row.append(random_gt(g))
         gts.append(row)
     scene = Scene(gts, num_classes=4)
-    a_ = scene.points.shape[0]
-    scene.pd_scores = torch.rand(2, a_, 4, generator=g) * (torch.rand(2, a_, 1, generator=g) > 0.3)
-    centre = scene.points[None].expand(2, -1, -1) + torch.randn(2, a_, 2, generator=g) * 3
-    half = torch.rand(2, a_, 2, generator=g) * 12 + 1
-    scene.pd_bboxes = torch.cat((centre - half, centre + half), -1)
+    add_random_predictions(scene, g)
     a = assign(scene.pd_scores, scene.pd_bboxes, scene.points, scene.gt_labels, scene.gt_bboxes, scene.mask_gt,
                settings)
     codes = no_positive_reasons(a)
